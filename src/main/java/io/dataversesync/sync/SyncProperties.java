@@ -1,0 +1,39 @@
+package io.dataversesync.sync;
+
+/**
+ * Names of the exchange properties that carry one message's journey through the routes. Routes refer to
+ * them as ${exchangeProperty.NAME}; state lives here, never in headers, so transport and HTTP headers can be
+ * cleared freely between hops.
+ */
+public final class SyncProperties {
+    /** Queue the message was consumed from: retry copies go back there, dead letters to its dead-letter queue. */
+    public static final String QUEUE = "syncQueue";
+    public static final String ENTITY = "syncEntity";
+    public static final String SOURCE_ROW_ID = "syncSourceRowId";
+    /** Create, Update or Delete (what changed in Dataverse; Delete also when the row is gone at enrich time). */
+    public static final String OPERATION = "syncOperation";
+    public static final String CORRELATION_ID = "syncCorrelationId";
+    public static final String RETRY_COUNT = "syncRetryCount";
+    /** Epoch millis when the change was first announced; kept across retries for end-to-end latency. */
+    public static final String REQUESTED_AT = "syncRequestedAt";
+    /** The body as received, re-sent unchanged in a retry copy. */
+    public static final String ORIGINAL_BODY = "syncOriginalBody";
+    /** Name of the hop being executed, for metrics and dead-letter descriptions. */
+    public static final String HOP = "syncHop";
+    public static final String ROW_DELETED = "syncRowDeleted";
+    public static final String ROW_ETAG = "syncRowEtag";
+    public static final String TARGET_COLLECTION = "syncTargetCollection";
+    public static final String TARGET_ROW_ID = "syncTargetRowId";
+    public static final String PAYLOAD_HASH = "syncPayloadHash";
+
+    // set by the retry policy
+    public static final String DECISION = "syncDecision";
+    public static final String RETRY_DELAY_MS = "syncRetryDelayMs";
+    public static final String RETRY_AT = "syncRetryAt";
+    public static final String NEXT_RETRY_COUNT = "syncNextRetryCount";
+    public static final String FAILURE_REASON = "syncFailureReason";
+    public static final String FAILURE_DESCRIPTION = "syncFailureDescription";
+
+    private SyncProperties() {
+    }
+}

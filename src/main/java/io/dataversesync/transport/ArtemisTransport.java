@@ -1,0 +1,78 @@
+package io.dataversesync.transport;
+
+import java.time.Clock;
+
+import io.dataversesync.sync.SyncProperties;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+
+/**
+ * JMS on the embedded ActiveMQ Artemis broker. Retry copies are scheduled with Artemis' _AMQ_SCHED_DELIVERY;
+ * JMSXGroupID pins one row's messages to one consumer at a time; dead letters go to QUEUE.DLQ with the
+ * reason as message properties (the broker's own dead-letter address for that queue, see EmbeddedBroker).
+ * Consumers are transacted, so sending a copy and settling the original commit together.
+ */
+public class ArtemisTransport implements Transport {
+    public static final String RETRY_COUNT = "RetryCount";
+    public static final String REQUESTED_AT = "SyncRequestedAt";
+    public static final String CORRELATION_ID = "JMSCorrelationID";
+    public static final String GROUP_ID = "JMSXGroupID";
+    public static final String SCHEDULED_DELIVERY = "_AMQ_SCHED_DELIVERY";
+    public static final String DEAD_LETTER_REASON = "DeadLetterReason";
+    public static final String DEAD_LETTER_DESCRIPTION = "DeadLetterErrorDescription";
+    public static final String DEAD_LETTER_SOURCE = "DeadLetterSource";
+
+    private final Clock clock;
+
+    public ArtemisTransport(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public void readEnvelope(Exchange exchange) {
+        Message in = exchange.getMessage();
+        Long jmsTimestamp = in.getHeader("JMSTimestamp", Long.class);
+        Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), in.getHeader(RETRY_COUNT),
+                in.getHeader(REQUESTED_AT), jmsTimestamp != null && jmsTimestamp > 0 ? jmsTimestamp : clock.millis());
+    }
+
+    @Override
+    public void prepareRetryCopy(Exchange exchange) {
+        Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY));
+        m.setHeader(RETRY_COUNT, exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class));
+        m.setHeader(SCHEDULED_DELIVERY, exchange.getProperty(SyncProperties.RETRY_AT, Long.class));
+        // JMS gives every sent message a new JMSMessageID; the copy is a new message with the same correlation id
+    }
+
+    @Override
+    public void prepareFollowUp(Exchange exchange) {
+        fresh(exchange, exchange.getMessage().getBody());
+    }
+
+    @Override
+    public void prepareDeadLetter(Exchange exchange) {
+        Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY));
+        m.setHeader(RETRY_COUNT, exchange.getProperty(SyncProperties.RETRY_COUNT, Integer.class));
+        m.setHeader(DEAD_LETTER_REASON, exchange.getProperty(SyncProperties.FAILURE_REASON, String.class));
+        m.setHeader(DEAD_LETTER_DESCRIPTION, exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, String.class));
+        m.setHeader(DEAD_LETTER_SOURCE, exchange.getProperty(SyncProperties.QUEUE, String.class));
+    }
+
+    private Message fresh(Exchange exchange, Object body) {
+        Message m = exchange.getMessage();
+        m.removeHeaders("*");
+        m.setBody(body);
+        m.setHeader(CORRELATION_ID, Envelope.ensureCorrelationId(exchange));
+        m.setHeader(REQUESTED_AT, exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
+        String group = Envelope.orderingKey(exchange);
+        if (group != null) {
+            m.setHeader(GROUP_ID, group);
+        }
+        return m;
+    }
+
+    @Override
+    public String name() {
+        return "artemis";
+    }
+}

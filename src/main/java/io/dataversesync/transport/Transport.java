@@ -1,0 +1,26 @@
+package io.dataversesync.transport;
+
+import org.apache.camel.Exchange;
+
+/**
+ * The one small place where the local broker (Artemis over JMS) and Azure Service Bus differ: how a message's
+ * envelope (correlation id, RetryCount, scheduled time, ordering key, dead-letter reason) maps to transport
+ * headers. Routes and the retry policy only see exchange properties; the endpoints themselves are properties
+ * (sync.endpoint.*) set per profile.
+ */
+public interface Transport {
+    /** Reads correlation id, RetryCount and first-request time of the received message into exchange properties. */
+    void readEnvelope(Exchange exchange);
+
+    /** Turns the exchange into the retry copy: original body, fresh headers, RetryCount+1, scheduled enqueue time. */
+    void prepareRetryCopy(Exchange exchange);
+
+    /** Headers for a new message that continues this journey (the acknowledgement). */
+    void prepareFollowUp(Exchange exchange);
+
+    /** Turns the exchange into the dead letter: original body, reason and description. */
+    void prepareDeadLetter(Exchange exchange);
+
+    /** A name for logs and health: artemis or servicebus. */
+    String name();
+}
