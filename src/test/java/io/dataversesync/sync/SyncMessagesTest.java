@@ -1,0 +1,95 @@
+package io.dataversesync.sync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dataversesync.policy.InvalidMessageException;
+import io.dataversesync.policy.MappingException;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
+
+class SyncMessagesTest {
+    private static final String ID = "a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    private final EntityCatalog entities = new EntityCatalog(List.of(new EntitySettings("account", "accounts", "accountid",
+            List.of("name"), "customers", EntitySettings.OnDeleted.DELETE)));
+    private final SyncMessages messages = new SyncMessages(new ObjectMapper(), entities, Clock.systemUTC());
+
+    private Exchange received(String body) {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(SyncProperties.ORIGINAL_BODY, body);
+        return exchange;
+    }
+
+    @Test
+    void ownNotificationIsRead() {
+        Exchange e = received("{\"entity\":\"Account\",\"sourceRowId\":\"{" + ID.toUpperCase() + "}\",\"operation\":\"create\"}");
+        messages.readNotification(e);
+        assertThat(e.getProperty(SyncProperties.ENTITY)).isEqualTo("account");
+        assertThat(e.getProperty(SyncProperties.SOURCE_ROW_ID)).isEqualTo(ID);
+        assertThat(e.getProperty(SyncProperties.OPERATION)).isEqualTo("Create");
+        assertThat(e.getProperty(SyncProperties.TARGET_COLLECTION)).isEqualTo("customers");
+    }
+
+    @Test
+    void remoteExecutionContextIsRead() throws Exception {
+        String sample = new String(getClass().getResourceAsStream("/samples/remote-execution-context-update.json").readAllBytes(), StandardCharsets.UTF_8);
+        Exchange e = received(sample);
+        messages.readNotification(e);
+        assertThat(e.getProperty(SyncProperties.SOURCE_ROW_ID)).isEqualTo(ID);
+        assertThat(e.getProperty(SyncProperties.OPERATION)).isEqualTo("Update");
+        assertThat(e.getProperty(SyncProperties.CORRELATION_ID)).isEqualTo("9f2c47d1-6a8b-4e55-b1f0-2d6f0c3e8a71");
+    }
+
+    @Test
+    void oversizedRemoteExecutionContextStillCarriesTheRowId() {
+        // over 192 KB Dataverse drops InputParameters and images but keeps PrimaryEntityId
+        Exchange e = received("{\"MessageName\":\"Update\",\"PrimaryEntityName\":\"account\",\"PrimaryEntityId\":\"" + ID
+                + "\",\"MessageMaxSizeExceeded\":true,\"InputParameters\":[]}");
+        messages.readNotification(e);
+        assertThat(e.getProperty(SyncProperties.SOURCE_ROW_ID)).isEqualTo(ID);
+    }
+
+    @Test
+    void invalidNotificationsAreRejectedWithClearReasons() {
+        assertThatThrownBy(() -> messages.readNotification(received("{"))).isInstanceOf(InvalidMessageException.class).hasMessageContaining("malformed JSON");
+        assertThatThrownBy(() -> messages.readNotification(received("{\"entity\":\"lead\",\"sourceRowId\":\"" + ID + "\"}")))
+                .hasMessageContaining("unknown entity 'lead'").hasMessageContaining("configured: account");
+        assertThatThrownBy(() -> messages.readNotification(received("{\"entity\":\"account\",\"sourceRowId\":\"../accounts\"}")))
+                .hasMessageContaining("must be a GUID");
+        assertThatThrownBy(() -> messages.readNotification(received("{\"entity\":\"account\"}"))).hasMessageContaining("must be a GUID");
+    }
+
+    @Test
+    void mappedPayloadMustBeAnObjectAndIsHashed() {
+        Exchange e = received("{}");
+        e.setProperty(SyncProperties.ENTITY, "account");
+        e.getMessage().setBody("{\"b\":1,\"a\":2}");
+        messages.checkMappedPayload(e);
+        assertThat(e.getProperty(SyncProperties.PAYLOAD_HASH, String.class)).hasSize(64);
+        e.getMessage().setBody("\"just a string\"");
+        assertThatThrownBy(() -> messages.checkMappedPayload(e)).isInstanceOf(MappingException.class).hasMessageContaining("JSON object");
+    }
+
+    @Test
+    void ackRoundTrips() {
+        Exchange out = received("{}");
+        out.setProperty(SyncProperties.ENTITY, "account");
+        out.setProperty(SyncProperties.SOURCE_ROW_ID, ID);
+        out.setProperty(SyncProperties.TARGET_ROW_ID, "CUST-000042");
+        out.setProperty(SyncProperties.OPERATION, "Update");
+        out.setProperty(SyncProperties.CORRELATION_ID, "c-1");
+        out.setProperty(SyncProperties.REQUESTED_AT, 1234L);
+        Exchange in = received(messages.ackBody(out));
+        messages.readAck(in);
+        assertThat(in.getProperty(SyncProperties.TARGET_ROW_ID)).isEqualTo("CUST-000042");
+        assertThat(in.getProperty(SyncProperties.CORRELATION_ID)).isEqualTo("c-1");
+        assertThat(in.getProperty(SyncProperties.REQUESTED_AT)).isEqualTo(1234L);
+    }
+}
