@@ -1,0 +1,50 @@
+# dataverse-sync container image.
+#   docker build -t dataverse-sync .
+#   docker run --rm -p 8080:8080 dataverse-sync            # local embedded mode (broker + emulators, no Azure)
+# On Kubernetes (k8s/) the pod sets CAMEL_MAIN_PROFILE=azure, SYNC_ROUTES_LOCATION=file:/config/routes and
+# LOG4J_CONFIGURATION_FILE=classpath:log4j2-json.properties, mounts the routes at /config/routes, an emptyDir at
+# /tmp, and runs with a read-only root filesystem.
+
+# ---- build -------------------------------------------------------------------------------------------------
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /build
+# dependencies first: this layer is rebuilt only when pom.xml changes
+COPY pom.xml ./
+RUN mvn -B -q dependency:go-offline
+# then the sources (the jar also carries application*.properties and routes/, see pom.xml <resources>)
+COPY src ./src
+COPY routes ./routes
+COPY application*.properties ./
+RUN mvn -B -DskipTests package \
+ && test -f target/dataverse-sync.jar && test -d target/lib
+
+# ---- runtime -----------------------------------------------------------------------------------------------
+FROM eclipse-temurin:17-jre
+LABEL org.opencontainers.image.title="dataverse-sync" \
+      org.opencontainers.image.description="Dataverse to target-system sync (Apache Camel YAML routes)"
+
+# fixed non-root UID/GID (k8s runAsUser: 10001); application files stay root-owned and read-only for it
+RUN groupadd --system --gid 10001 sync \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin sync \
+ && mkdir -p /app/data /config/routes \
+ && chown 10001:10001 /app/data
+WORKDIR /app
+
+# container-aware heap (75 % of the memory limit), die on OOM so the kubelet restarts the pod, temp files in /tmp
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp"
+
+# runtime dependencies in their own layer (changes rarely), before the thin jar (changes on every build);
+# the jar's manifest Class-Path points at lib/
+COPY --from=build /build/target/lib/ /app/lib/
+COPY --from=build /build/target/dataverse-sync.jar /app/dataverse-sync.jar
+
+# /config/routes: mount a folder of *.camel.yaml (+ mappings/*.jsonata) here and set
+# SYNC_ROUTES_LOCATION=file:/config/routes to change routes and mappings without rebuilding the image.
+# Other settings are environment variables (sync.queue.outbound -> SYNC_QUEUE_OUTBOUND, ...).
+# /app/data: the local embedded broker's journal (data/artemis, default profile only); nothing is written
+# there in the azure profile.
+
+USER 10001:10001
+# camel.server.port: health (/observe/health/live, /observe/health/ready) and metrics (/observe/metrics)
+EXPOSE 8080
+ENTRYPOINT ["java", "-jar", "/app/dataverse-sync.jar"]
