@@ -4,6 +4,7 @@ import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
@@ -15,7 +16,9 @@ import com.azure.identity.WorkloadIdentityCredentialBuilder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dataversesync.dataverse.DataverseClient;
 import io.dataversesync.dataverse.DataverseHops;
+import io.dataversesync.dataverse.DataverseRequestGate;
 import io.dataversesync.dataverse.DataverseTokenProvider;
+import io.dataversesync.dataverse.DataverseUser;
 import io.dataversesync.dataverse.WriteBackColumns;
 import io.dataversesync.local.BrokerHealthCheck;
 import io.dataversesync.local.DemoLoad;
@@ -26,6 +29,7 @@ import io.dataversesync.policy.ErrorClassifier;
 import io.dataversesync.policy.SyncPolicy;
 import io.dataversesync.sync.EntityCatalog;
 import io.dataversesync.sync.EntitySettings;
+import io.dataversesync.sync.SyncDedupe;
 import io.dataversesync.sync.SyncMessages;
 import io.dataversesync.sync.SyncMetrics;
 import io.dataversesync.transport.ArtemisTransport;
@@ -73,15 +77,23 @@ public class SyncConfiguration implements CamelConfiguration {
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10))
                 .build();
-        DataverseTokenProvider tokens = new DataverseTokenProvider(credential(property, http, json), required(property, "dataverse.auth.scope"));
-        DataverseClient client = new DataverseClient(http, required(property, "dataverse.url"), tokens, json,
-                Duration.ofMillis(Long.parseLong(required(property, "dataverse.timeout-ms"))), clock);
+        MeterRegistry meters = meterRegistry(registry);
+        List<DataverseUser> users = dataverseUsers(property, http, json, clock, meters);
+        DataverseClient client = new DataverseClient(http, required(property, "dataverse.url"), users, json,
+                Duration.ofMillis(Long.parseLong(required(property, "dataverse.timeout-ms"))), clock, meters);
         WriteBackColumns columns = new WriteBackColumns(required(property, "sync.writeback.target-id-column"),
                 required(property, "sync.writeback.status-column"), required(property, "sync.writeback.synced-at-column"),
-                required(property, "sync.writeback.error-column"), Integer.parseInt(required(property, "sync.writeback.error-max-length")));
-        registry.bind("dataverseTokens", tokens);
+                required(property, "sync.writeback.error-column"), Integer.parseInt(required(property, "sync.writeback.error-max-length")),
+                required(property, "sync.writeback.synced-hash-column"));
+        // threads owned by Camel: shut down with the context
+        var executors = context.getExecutorServiceManager();
+        var batchTimer = executors.newScheduledThreadPool(this, "dataverse-batch-timer", 1);
+        var batchWorkers = executors.newCachedThreadPool(this, "dataverse-batch");
         registry.bind("dataverseClient", client);
-        registry.bind("dataverse", new DataverseHops(client, entities, columns, json, clock));
+        registry.bind("dataverse", new DataverseHops(client, entities, columns, json, clock,
+                batching(property, "sync.coalesce"), batching(property, "sync.writeback.batch"), batchTimer, batchWorkers));
+        registry.bind("syncDedupe", new SyncDedupe(Boolean.parseBoolean(required(property, "sync.dedupe.enabled")),
+                Long.parseLong(required(property, "sync.dedupe.clock-skew-ms")), Integer.parseInt(required(property, "sync.dedupe.max-rows"))));
 
         if (local != null) {
             EntitySettings first = entities.all().iterator().next();
@@ -127,17 +139,46 @@ public class SyncConfiguration implements CamelConfiguration {
         return local;
     }
 
-    private static TokenCredential credential(Function<String, String> property, HttpClient http, ObjectMapper json) {
+    /**
+     * The application users the Web API is called as. dataverse.auth.client-id may list several (comma separated;
+     * with client-secret mode, dataverse.auth.client-secret lists the secrets in the same order): Dataverse counts
+     * its service protection limits per user, so several users spread the load.
+     */
+    private static List<DataverseUser> dataverseUsers(Function<String, String> property, HttpClient http, ObjectMapper json,
+            Clock clock, MeterRegistry meters) {
         String mode = required(property, "dataverse.auth.mode");
-        String clientId = property.apply("dataverse.auth.client-id");
-        boolean hasClientId = clientId != null && !clientId.isBlank();
+        String scope = required(property, "dataverse.auth.scope");
+        List<String> clientIds = list(property.apply("dataverse.auth.client-id"));
+        List<String> secrets = list(property.apply("dataverse.auth.client-secret"));
+        if (clientIds.isEmpty()) {
+            clientIds = List.of(""); // the identity's own default (system-assigned managed identity, workload identity env)
+        }
+        boolean pacing = Boolean.parseBoolean(required(property, "dataverse.limits.enabled"));
+        List<DataverseUser> users = new ArrayList<>();
+        for (int i = 0; i < clientIds.size(); i++) {
+            String clientId = clientIds.get(i);
+            String secret = i < secrets.size() ? secrets.get(i) : null;
+            String name = clientId.isEmpty() ? "default" : clientId;
+            DataverseRequestGate gate = pacing ? new DataverseRequestGate(name,
+                    Integer.parseInt(required(property, "dataverse.limits.requests-per-window")),
+                    Duration.ofSeconds(Long.parseLong(required(property, "dataverse.limits.window-seconds"))),
+                    Double.parseDouble(required(property, "dataverse.limits.headroom")),
+                    Integer.parseInt(required(property, "dataverse.limits.max-concurrent")),
+                    Duration.ofMillis(Long.parseLong(required(property, "dataverse.limits.max-wait-ms"))), clock, meters) : null;
+            users.add(new DataverseUser(name, new DataverseTokenProvider(credential(mode, property, clientId, secret, http, json), scope), gate));
+        }
+        return users;
+    }
+
+    private static TokenCredential credential(String mode, Function<String, String> property, String clientId, String secret,
+            HttpClient http, ObjectMapper json) {
+        boolean hasClientId = !clientId.isEmpty();
         return switch (mode) {
-            case "emulator" -> new EmulatorTokenCredential(http, required(property, "dataverse.auth.token-url"),
-                    clientId, property.apply("dataverse.auth.client-secret"), json);
+            case "emulator" -> new EmulatorTokenCredential(http, required(property, "dataverse.auth.token-url"), clientId, secret, json);
             case "client-secret" -> new ClientSecretCredentialBuilder()
                     .tenantId(required(property, "dataverse.auth.tenant-id"))
-                    .clientId(required(property, "dataverse.auth.client-id"))
-                    .clientSecret(required(property, "dataverse.auth.client-secret"))
+                    .clientId(clientId)
+                    .clientSecret(secret)
                     .build();
             case "managed-identity" -> hasClientId
                     ? new ManagedIdentityCredentialBuilder().clientId(clientId).build()
@@ -149,6 +190,20 @@ public class SyncConfiguration implements CamelConfiguration {
             default -> throw new IllegalArgumentException("dataverse.auth.mode must be emulator, client-secret, "
                     + "managed-identity, workload-identity or default, was " + mode);
         };
+    }
+
+    private static DataverseHops.Batching batching(Function<String, String> property, String prefix) {
+        return new DataverseHops.Batching(Boolean.parseBoolean(required(property, prefix + ".enabled")),
+                Duration.ofMillis(Long.parseLong(required(property, prefix + ".window-ms"))),
+                Integer.parseInt(required(property, prefix + ".max-rows")),
+                Duration.ofMillis(Long.parseLong(required(property, "dataverse.timeout-ms")) * 2));
+    }
+
+    private static List<String> list(String value) {
+        if (value == null || value.isBlank()) {
+            return List.of();
+        }
+        return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
     }
 
     /** One registry for Camel's metrics and ours, so /observe/metrics shows both. */

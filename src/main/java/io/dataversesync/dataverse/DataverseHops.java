@@ -1,7 +1,18 @@
 package io.dataversesync.dataverse;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,46 +21,92 @@ import io.dataversesync.sync.EntitySettings;
 import io.dataversesync.sync.SyncProperties;
 import org.apache.camel.Exchange;
 
-/** The Dataverse side of the hops, called from the routes: enrich, write back, mark failed. */
+/**
+ * The Dataverse side of the hops, called from the routes: enrich, write back, mark failed.
+ * With batching on, concurrent reads of one table go out as one In-filter query and concurrent write-backs as
+ * one $batch ({@link MicroBatcher}); each message still gets its own row, its own 404 or its own error.
+ */
 public class DataverseHops {
     public static final String STATUS_SYNCED = "Synced";
     public static final String STATUS_FAILED = "Failed";
+
+    /** How reads and write-backs are grouped; maxRows 1 (or window 0 with maxRows 1) sends each on its own. */
+    public record Batching(boolean enabled, Duration window, int maxRows, Duration maxWait) {
+    }
+
+    private record Read(String rowId, String correlationId) {
+    }
+
+    private record Write(DataverseClient.RowUpdate update, String correlationId) {
+    }
 
     private final DataverseClient client;
     private final EntityCatalog entities;
     private final WriteBackColumns columns;
     private final ObjectMapper json;
     private final Clock clock;
+    private final Batching reads;
+    private final Batching writes;
+    private final ScheduledExecutorService timer;
+    private final ExecutorService workers;
+    private final Map<String, MicroBatcher<Read, Optional<ObjectNode>>> readers = new ConcurrentHashMap<>();
+    private final MicroBatcher<Write, DataverseException> writer;
 
-    public DataverseHops(DataverseClient client, EntityCatalog entities, WriteBackColumns columns, ObjectMapper json, Clock clock) {
+    public DataverseHops(DataverseClient client, EntityCatalog entities, WriteBackColumns columns, ObjectMapper json, Clock clock,
+            Batching reads, Batching writes, ScheduledExecutorService timer, ExecutorService workers) {
         this.client = client;
         this.entities = entities;
         this.columns = columns;
         this.json = json;
         this.clock = clock;
+        this.reads = reads;
+        this.writes = writes;
+        this.timer = timer;
+        this.workers = workers;
+        this.writer = writes.enabled()
+                ? new MicroBatcher<>("dataverse-write-back", writes.maxRows(), writes.window(), this::sendWrites, timer, workers)
+                : null;
     }
 
     /** Hop 2: the body becomes the row as Dataverse has it now; a missing row sets syncRowDeleted. */
     public void enrich(Exchange exchange) throws Exception {
         EntitySettings entity = entity(exchange);
-        Optional<ObjectNode> row = client.retrieve(entity, rowId(exchange), correlationId(exchange));
+        String rowId = rowId(exchange);
+        // a read that starts now returns every change announced before now: the de-duplication relies on it
+        exchange.setProperty(SyncProperties.READ_AT, clock.millis());
+        Optional<ObjectNode> row = reads.enabled()
+                ? reader(entity).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
+                : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
         exchange.setProperty(SyncProperties.ROW_DELETED, row.isEmpty());
         if (row.isPresent()) {
             exchange.setProperty(SyncProperties.ROW_ETAG, row.get().path("@odata.etag").asText(null));
+            exchange.setProperty(SyncProperties.ROW_SYNCED_HASH, row.get().path(columns.syncedHash()).asText(null));
             exchange.getMessage().setBody(json.writeValueAsString(row.get()));
         } else {
             exchange.getMessage().setBody(null);
         }
     }
 
-    /** Hop 6: target id, Synced, synced-at; the error column is cleared. */
+    /** Hop 6: target id, Synced, synced-at and the delivered payload's hash; the error column is cleared. */
     public void writeBackSynced(Exchange exchange) throws Exception {
         ObjectNode update = json.createObjectNode();
         update.put(columns.targetId(), exchange.getProperty(SyncProperties.TARGET_ROW_ID, String.class));
         update.put(columns.status(), STATUS_SYNCED);
         update.put(columns.syncedAt(), clock.instant().toString());
         update.putNull(columns.error());
-        client.update(entity(exchange), rowId(exchange), update, correlationId(exchange));
+        String hash = exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class);
+        if (hash != null) {
+            update.put(columns.syncedHash(), hash);
+        }
+        DataverseClient.RowUpdate rowUpdate = new DataverseClient.RowUpdate(entity(exchange), rowId(exchange), update);
+        if (writer == null) {
+            client.update(rowUpdate.entity(), rowUpdate.rowId(), update, correlationId(exchange));
+            return;
+        }
+        DataverseException failure = writer.submit(new Write(rowUpdate, correlationId(exchange)), writes.maxWait());
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /**
@@ -68,6 +125,62 @@ public class DataverseHops {
         update.put(columns.status(), STATUS_FAILED);
         update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
         client.update(entities.get(entityName), rowId, update, correlationId(exchange));
+    }
+
+    /** The $select of an entity: its mapped columns, its key, and the hash of what was last delivered. */
+    public List<String> readColumns(EntitySettings entity) {
+        Set<String> select = new LinkedHashSet<>();
+        select.add(entity.idColumn());
+        select.addAll(entity.columns());
+        select.add(columns.syncedHash());
+        return List.copyOf(select);
+    }
+
+    private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity) {
+        return readers.computeIfAbsent(entity.logicalName(), name -> new MicroBatcher<>("dataverse-read-" + name,
+                reads.maxRows(), reads.window(), batch -> sendReads(entity, batch), timer, workers));
+    }
+
+    private List<Optional<ObjectNode>> sendReads(EntitySettings entity, List<Read> batch) {
+        try {
+            List<Optional<ObjectNode>> rows = new ArrayList<>(batch.size());
+            Set<String> distinct = new LinkedHashSet<>();
+            batch.forEach(r -> distinct.add(r.rowId()));
+            if (distinct.size() == 1) {
+                // one row: a plain GET by key is the same one request and keeps Dataverse's own 404
+                Optional<ObjectNode> row = client.retrieve(entity, readColumns(entity), batch.get(0).rowId(), batch.get(0).correlationId());
+                batch.forEach(r -> rows.add(row.map(ObjectNode::deepCopy)));
+                return rows;
+            }
+            Map<String, ObjectNode> found = client.retrieveMany(entity, readColumns(entity), distinct, null);
+            batch.forEach(r -> rows.add(Optional.ofNullable(found.get(r.rowId())).map(ObjectNode::deepCopy)));
+            return rows;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading from Dataverse", e);
+        }
+    }
+
+    private List<DataverseException> sendWrites(List<Write> batch) {
+        try {
+            if (batch.size() == 1) {
+                Write only = batch.get(0);
+                try {
+                    client.update(only.update().entity(), only.update().rowId(), only.update().columns(), only.correlationId());
+                    return java.util.Collections.singletonList(null);
+                } catch (DataverseException e) {
+                    return java.util.Collections.singletonList(e);
+                }
+            }
+            return client.updateMany(batch.stream().map(Write::update).toList(), null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing to Dataverse", e);
+        }
     }
 
     private EntitySettings entity(Exchange exchange) {

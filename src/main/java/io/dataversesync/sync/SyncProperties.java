@@ -22,6 +22,10 @@ public final class SyncProperties {
     public static final String HOP = "syncHop";
     public static final String ROW_DELETED = "syncRowDeleted";
     public static final String ROW_ETAG = "syncRowEtag";
+    /** Epoch millis when the enrich read started: the row read includes every change announced before it. */
+    public static final String READ_AT = "syncReadAt";
+    /** Hash of the payload last delivered, as stored on the row by the write-back. */
+    public static final String ROW_SYNCED_HASH = "syncRowSyncedHash";
     public static final String TARGET_COLLECTION = "syncTargetCollection";
     public static final String TARGET_ROW_ID = "syncTargetRowId";
     public static final String PAYLOAD_HASH = "syncPayloadHash";

@@ -1,5 +1,7 @@
 package io.dataversesync.local.emulator;
 
+import io.dataversesync.dataverse.odata.ODataBatch;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -188,6 +190,34 @@ public final class DataverseEmulator extends EmulatorServer {
 
     public boolean deleteRow(String entitySet, String id) {
         return delete(requireTable(entitySet), normaliseId(id), null).outcome() == Outcome.DELETED;
+    }
+
+    /**
+     * Puts rows back exactly as given (e.g. {@link #rows(String)} of an emulator that ran before a restart of the
+     * service: Dataverse itself does not lose data when the service stops). Existing rows with the same id are
+     * replaced; version numbers go on growing from the highest restored one.
+     */
+    public void restoreRows(String entitySet, java.util.Collection<ObjectNode> rows) {
+        Table table = requireTable(entitySet);
+        storeLock.readLock().lock();
+        try {
+            for (ObjectNode row : rows) {
+                ObjectNode copy = row.deepCopy();
+                List<String> annotations = new ArrayList<>();
+                copy.fieldNames().forEachRemaining(name -> {
+                    if (name.startsWith("@odata.")) {
+                        annotations.add(name);
+                    }
+                });
+                copy.remove(annotations);
+                String id = normaliseId(copy.path(table.primaryIdColumn()).asText());
+                copy.put(table.primaryIdColumn(), id);
+                table.rows().put(id, copy);
+                versionNumbers.accumulateAndGet(copy.path("versionnumber").asLong(), Math::max);
+            }
+        } finally {
+            storeLock.readLock().unlock();
+        }
     }
 
     /** Invalidates every issued token, as if they had expired: clients see 401 until they fetch a new one. */

@@ -1,5 +1,7 @@
 package io.dataversesync.local.emulator;
 
+import io.dataversesync.dataverse.odata.ODataBatch;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
@@ -53,6 +55,7 @@ public abstract class EmulatorServer implements AutoCloseable {
     private final int threads;
     private final String name;
     private final FaultInjector faults = new FaultInjector();
+    private final ConcurrencyTracker concurrency = new ConcurrencyTracker();
     private final ConcurrentLinkedQueue<RecordedRequest> recorded = new ConcurrentLinkedQueue<>();
     private final AtomicInteger recordedSize = new AtomicInteger();
     private volatile int recordingLimit = DEFAULT_RECORDING_LIMIT;
@@ -132,6 +135,11 @@ public abstract class EmulatorServer implements AutoCloseable {
         return faults;
     }
 
+    /** Requests served at the same time, per method and path (e.g. to prove one row is never written in parallel). */
+    public ConcurrencyTracker concurrency() {
+        return concurrency;
+    }
+
     // ---------------------------------------------------------------- recording
 
     /** Snapshot of the recorded requests, oldest first. */
@@ -204,16 +212,22 @@ public abstract class EmulatorServer implements AutoCloseable {
         try (exchange) {
             Request request = readRequest(exchange);
             Response response;
+            concurrency.begin(request.method(), request.path());
             try {
-                response = handle(request);
-            } catch (Exception e) {
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
+                try {
+                    response = handle(request);
+                } catch (Exception e) {
+                    if (e instanceof InterruptedException) {
+                        Thread.currentThread().interrupt();
+                    }
+                    response = internalError(request, e);
                 }
-                response = internalError(request, e);
+                // record before answering: a client that saw the answer must also see the recording
+                record(request, response.status());
+            } finally {
+                // likewise: the request stops counting as in flight before its answer can reach the client
+                concurrency.end(request.method(), request.path());
             }
-            // record before answering: a client that saw the answer must also see the recording
-            record(request, response.status());
             send(exchange, response);
         } catch (IOException | RuntimeException e) {
             // the client went away or the server is stopping; nothing left to answer
@@ -344,28 +358,6 @@ public abstract class EmulatorServer implements AutoCloseable {
 
     /** Standard reason phrase, for status lines inside $batch answers. */
     protected static String reasonPhrase(int status) {
-        return switch (status) {
-            case 200 -> "OK";
-            case 201 -> "Created";
-            case 204 -> "No Content";
-            case 304 -> "Not Modified";
-            case 400 -> "Bad Request";
-            case 401 -> "Unauthorized";
-            case 403 -> "Forbidden";
-            case 404 -> "Not Found";
-            case 405 -> "Method Not Allowed";
-            case 409 -> "Conflict";
-            case 412 -> "Precondition Failed";
-            case 413 -> "Payload Too Large";
-            case 415 -> "Unsupported Media Type";
-            case 422 -> "Unprocessable Entity";
-            case 429 -> "Too Many Requests";
-            case 500 -> "Internal Server Error";
-            case 501 -> "Not Implemented";
-            case 502 -> "Bad Gateway";
-            case 503 -> "Service Unavailable";
-            case 504 -> "Gateway Timeout";
-            default -> "Status " + status;
-        };
+        return ODataBatch.reasonPhrase(status);
     }
 }

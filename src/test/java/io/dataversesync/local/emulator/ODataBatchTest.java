@@ -1,5 +1,7 @@
 package io.dataversesync.local.emulator;
 
+import io.dataversesync.dataverse.odata.ODataBatch;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package io.dataversesync.local.emulator;
+package io.dataversesync.dataverse.odata;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -235,7 +235,7 @@ public final class ODataBatch {
         }
         out.append(CRLF);
         out.append("HTTP/1.1 ").append(result.status()).append(' ')
-                .append(EmulatorServer.reasonPhrase(result.status())).append(CRLF);
+                .append(reasonPhrase(result.status())).append(CRLF);
         result.headers().forEach((k, v) -> out.append(k).append(": ").append(v).append(CRLF));
         out.append(CRLF);
         if (!result.body().isEmpty()) {
@@ -392,5 +392,32 @@ public final class ODataBatch {
 
     private static String normalise(byte[] body) {
         return new String(body, StandardCharsets.UTF_8).replace("\r\n", "\n");
+    }
+
+    /** Standard reason phrase, for status lines inside $batch answers. */
+    public static String reasonPhrase(int status) {
+        return switch (status) {
+            case 200 -> "OK";
+            case 201 -> "Created";
+            case 204 -> "No Content";
+            case 304 -> "Not Modified";
+            case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
+            case 404 -> "Not Found";
+            case 405 -> "Method Not Allowed";
+            case 409 -> "Conflict";
+            case 412 -> "Precondition Failed";
+            case 413 -> "Payload Too Large";
+            case 415 -> "Unsupported Media Type";
+            case 422 -> "Unprocessable Entity";
+            case 429 -> "Too Many Requests";
+            case 500 -> "Internal Server Error";
+            case 501 -> "Not Implemented";
+            case 502 -> "Bad Gateway";
+            case 503 -> "Service Unavailable";
+            case 504 -> "Gateway Timeout";
+            default -> "Status " + status;
+        };
     }
 }

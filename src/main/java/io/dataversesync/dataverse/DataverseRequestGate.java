@@ -1,0 +1,109 @@
+package io.dataversesync.dataverse;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * Keeps one Dataverse application user under the service protection limits, on the client side:
+ * a rate (requests per window, with headroom; Resilience4j RateLimiter), a concurrency cap (52 in Dataverse;
+ * Resilience4j Bulkhead), and after a 429 a pause for every request of that user until Retry-After has passed
+ * (sending during the wait prolongs it). Requests waiting longer than maxWait fail as {@link PacingTimeoutException},
+ * which the retry policy treats as transient.
+ */
+public class DataverseRequestGate {
+    private final String user;
+    private final RateLimiter rate;
+    private final Bulkhead concurrency;
+    private final AtomicLong pausedUntil = new AtomicLong();
+    private final Duration maxWait;
+    private final Clock clock;
+    private final Timer waited;
+
+    public DataverseRequestGate(String user, int requestsPerWindow, Duration window, double headroom, int maxConcurrent,
+            Duration maxWait, Clock clock, MeterRegistry meters) {
+        this.user = user;
+        this.maxWait = maxWait;
+        this.clock = clock;
+        // a fixed per-second budget that stays within the sliding window: rate * window <= requests * headroom
+        int perSecond = Math.max(1, (int) Math.floor(requestsPerWindow * headroom / Math.max(1, window.toSeconds())));
+        this.rate = RateLimiter.of("dataverse-" + user, RateLimiterConfig.custom()
+                .limitForPeriod(perSecond)
+                .limitRefreshPeriod(Duration.ofSeconds(1))
+                .timeoutDuration(maxWait)
+                .build());
+        this.concurrency = Bulkhead.of("dataverse-" + user, BulkheadConfig.custom()
+                .maxConcurrentCalls(maxConcurrent)
+                .maxWaitDuration(maxWait)
+                .build());
+        this.waited = Timer.builder("dataverse.limiter.wait")
+                .description("Time Dataverse requests waited in the client-side limiter")
+                .tag("user", user)
+                .register(meters);
+    }
+
+    /** Blocks until this user may send one request; call {@link #release()} when its answer is in. */
+    public void acquire() throws InterruptedException {
+        long start = System.nanoTime();
+        long pause = pausedUntil.get() - clock.millis();
+        if (pause > maxWait.toMillis()) {
+            throw new PacingTimeoutException("Dataverse user " + user + " is paused by a 429 for " + pause + " ms more");
+        }
+        if (pause > 0) {
+            Thread.sleep(pause);
+        }
+        if (!rate.acquirePermission()) {
+            throw new PacingTimeoutException("Dataverse user " + user + ": no request slot within " + maxWait.toMillis() + " ms");
+        }
+        try {
+            concurrency.acquirePermission();
+        } catch (io.github.resilience4j.bulkhead.BulkheadFullException full) {
+            throw new PacingTimeoutException("Dataverse user " + user + ": over " + concurrency.getBulkheadConfig().getMaxConcurrentCalls()
+                    + " concurrent requests for " + maxWait.toMillis() + " ms");
+        }
+        waited.record(Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    public void release() {
+        concurrency.onComplete();
+    }
+
+    /** After a 429: nobody sends for this user until Retry-After has passed. */
+    public void pauseFor(Duration retryAfter) {
+        long until = clock.millis() + retryAfter.toMillis();
+        pausedUntil.accumulateAndGet(until, Math::max);
+    }
+
+    public String user() {
+        return user;
+    }
+
+    /** The limiter could not give a slot in time: transient, the message is retried later. */
+    public static class PacingTimeoutException extends RuntimeException implements io.dataversesync.policy.HttpStatusFailure {
+        public PacingTimeoutException(String message) {
+            super(message);
+        }
+
+        @Override
+        public int statusCode() {
+            return 429;
+        }
+
+        @Override
+        public Duration retryAfter() {
+            return null;
+        }
+
+        @Override
+        public String service() {
+            return "DataverseLimiter";
+        }
+    }
+}
