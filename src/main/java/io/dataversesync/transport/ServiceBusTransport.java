@@ -1,5 +1,6 @@
 package io.dataversesync.transport;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -7,19 +8,63 @@ import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
+import com.azure.messaging.servicebus.ServiceBusMessage;
+import com.azure.messaging.servicebus.ServiceBusSenderClient;
 import io.dataversesync.sync.SyncProperties;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.apache.camel.component.azure.servicebus.ServiceBusEndpoint;
+import org.apache.camel.component.azure.servicebus.client.ServiceBusClientFactory;
+import org.apache.camel.support.service.ServiceSupport;
 
 /**
- * Azure Service Bus through camel-azure-servicebus 4.17 (peek-lock). Retry copies use the scheduled enqueue
- * time and a new MessageId (duplicate detection would silently drop a copy that kept the old one); RetryCount
- * travels as an application property; the SessionId is the Source Row ID so one row is never processed twice
- * at once. Dead letters go to the queue's native dead-letter subqueue: 4.17's consumer dead-letters a failed
- * exchange when enableDeadLettering=true, with DeadLetterReason "exception class: message", so
- * {@link #deadLetterNatively} fails the exchange with a {@link DeadLetterRequested} whose message is our reason
- * and description.
+ * Azure Service Bus through camel-azure-servicebus 4.17 (peek-lock consumers) and the Azure SDK's sender.
+ *
+ * <h2>Receiving</h2>
+ * The consumers are Camel's {@code azure-servicebus:} endpoints (sync.endpoint.outbound / ack, sessionEnabled,
+ * enableDeadLettering). 4.17's consumer sets the application properties as the map header
+ * {@code CamelAzureServiceBusApplicationProperties} (and, filtered, as plain headers), the MessageId, CorrelationId,
+ * SessionId and EnqueuedTime as {@code CamelAzureServiceBus*} headers, and the body as {@code BinaryData}.
+ * {@link #readEnvelope} reads RetryCount / SyncRequestedAt / Diagnostic-Id / traceparent from the application
+ * properties. Consumer routes must stay synchronous: 4.17's consumer loses lock renewal when a route goes
+ * asynchronous (fixed in 4.22).
+ *
+ * <h2>Sending: why not Camel's producer</h2>
+ * 4.17's {@code ServiceBusProducer} (sendMessages and scheduleMessages alike) builds the ServiceBusMessage in
+ * {@code ServiceBusUtils.createServiceBusMessage(body, applicationProperties, correlationId, sessionId)}: the
+ * CorrelationId comes from the header, but the SessionId only from the <em>endpoint option</em> {@code sessionId}
+ * and the MessageId is never set (the {@code CamelAzureServiceBusMessageId} and {@code CamelAzureServiceBusSessionId}
+ * headers are consumer-side only). On session-enabled queues a message without SessionId is rejected by the
+ * service, and a per-row {@code sessionId=} endpoint would open one AMQP connection per row. So the retry copy and
+ * the acknowledgement are sent by {@link #send(Exchange, String)} (endpoint {@code bean:syncTransport?method=send(*, 'queue')}):
+ * the message is built here with MessageId, SessionId, CorrelationId, application properties and the scheduled
+ * enqueue time, and sent with a {@link ServiceBusSenderClient} that Camel's own {@link ServiceBusClientFactory}
+ * builds from the endpoint options {@code sync.servicebus.common-options} (same namespace, credential type and
+ * identity as the consumers). One sender per queue, closed when Camel stops.
+ * <ul>
+ * <li>Retry copy: scheduled enqueue time (SyncRetryAt), a new MessageId derived from the received one and the new
+ * RetryCount (duplicate detection would silently drop a copy that kept the old id, while a copy sent twice for the
+ * same received message - redelivery after a lost settlement - keeps the same id and is dropped as the duplicate it
+ * is), same CorrelationId, SessionId = Source Row ID, RetryCount as an application property.</li>
+ * <li>Follow-up (ack): same correlation, new MessageId, same session key.</li>
+ * <li>Tracing: the W3C {@code traceparent} of the current span (set as a header by camel-opentelemetry2) or, without
+ * tracing, the received one is written as {@code traceparent} and {@code Diagnostic-Id} (the SDK's own names; its
+ * tracer leaves a message that already has one alone), so Application Insights links the hops.</li>
+ * </ul>
+ *
+ * <h2>Dead letters</h2>
+ * Native dead-lettering is done by 4.17's consumer: with enableDeadLettering=true a failed exchange is
+ * dead-lettered with {@code DeadLetterReason = exception.getClass().getName() + ": " + exception.getMessage()} and
+ * {@code DeadLetterErrorDescription = } the exception's stack trace elements ({@code StackTraceElement.toString()})
+ * joined with newlines ({@code ServiceBusConsumer$ConsumerOnCompletion.onFailure}); there is no header to set either
+ * value. {@link #deadLetterNatively} therefore fails the exchange with a {@link DeadLetterRequested} whose message is
+ * the policy's reason and whose only stack frame carries the description (4.17 limitation: the description appears
+ * as {@code dead-letter.description(<text>)}; a real stack trace would say nothing useful there). Because the
+ * exception is raised inside the error policy, Camel also logs it once as "Exception occurred while trying to
+ * handle previously thrown exception" - expected on this transport.
  */
 public class ServiceBusTransport implements Transport {
     public static final String APPLICATION_PROPERTIES = "CamelAzureServiceBusApplicationProperties";
@@ -28,14 +73,36 @@ public class ServiceBusTransport implements Transport {
     public static final String SESSION_ID = "CamelAzureServiceBusSessionId";
     public static final String SCHEDULED_ENQUEUE_TIME = "CamelAzureServiceBusScheduledEnqueueTime";
     public static final String ENQUEUED_TIME = "CamelAzureServiceBusEnqueuedTime";
+    /** Application property the Azure SDKs use for the trace context (same value as traceparent). */
     public static final String DIAGNOSTIC_ID = "Diagnostic-Id";
+    public static final String TRACEPARENT = "traceparent";
     public static final String RETRY_COUNT = "RetryCount";
     public static final String REQUESTED_AT = "SyncRequestedAt";
+    /** Exchange properties set by readEnvelope. */
+    public static final String RECEIVED_MESSAGE_ID = "syncMessageId";
+    public static final String RECEIVED_DIAGNOSTIC_ID = "syncDiagnosticId";
+    /** Endpoint options of the senders (namespace, credential), resolved from the Camel properties. */
+    public static final String SENDER_OPTIONS_PROPERTY = "sync.servicebus.common-options";
+    static final int MAX_DEAD_LETTER_TEXT = 4000;
+
+    /** Sends a prepared message to a queue: the only part that talks to Service Bus. */
+    public interface Sender {
+        void send(String queue, ServiceBusMessage message);
+
+        void schedule(String queue, ServiceBusMessage message, OffsetDateTime at);
+    }
 
     private final Clock clock;
+    private volatile Sender sender;
 
     public ServiceBusTransport(Clock clock) {
+        this(clock, null);
+    }
+
+    /** With a given sender (tests); null = senders built by Camel's client factory on first use. */
+    public ServiceBusTransport(Clock clock, Sender sender) {
         this.clock = clock;
+        this.sender = sender;
     }
 
     @Override
@@ -44,9 +111,12 @@ public class ServiceBusTransport implements Transport {
         Map<?, ?> props = in.getHeader(APPLICATION_PROPERTIES, Map.class);
         Object retryCount = props == null ? null : props.get(RETRY_COUNT);
         Object requestedAt = props == null ? null : props.get(REQUESTED_AT);
-        if (props != null && props.get(DIAGNOSTIC_ID) != null) {
-            exchange.setProperty("syncDiagnosticId", String.valueOf(props.get(DIAGNOSTIC_ID)));
+        Object diagnosticId = props == null ? null : props.get(DIAGNOSTIC_ID);
+        if (diagnosticId == null && props != null) {
+            diagnosticId = props.get(TRACEPARENT);
         }
+        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, diagnosticId == null ? null : String.valueOf(diagnosticId));
+        exchange.setProperty(RECEIVED_MESSAGE_ID, in.getHeader(MESSAGE_ID, String.class));
         OffsetDateTime enqueued = in.getHeader(ENQUEUED_TIME, OffsetDateTime.class);
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), retryCount, requestedAt,
                 enqueued != null ? enqueued.toInstant().toEpochMilli() : clock.millis());
@@ -54,22 +124,22 @@ public class ServiceBusTransport implements Transport {
 
     @Override
     public void prepareRetryCopy(Exchange exchange) {
-        Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY));
-        applicationProperties(m).put(RETRY_COUNT, exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class));
+        int next = exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class);
+        Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY), "retry-" + next);
+        applicationProperties(m).put(RETRY_COUNT, next);
         long at = exchange.getProperty(SyncProperties.RETRY_AT, Long.class);
         m.setHeader(SCHEDULED_ENQUEUE_TIME, OffsetDateTime.ofInstant(Instant.ofEpochMilli(at), ZoneOffset.UTC));
     }
 
     @Override
     public void prepareFollowUp(Exchange exchange) {
-        fresh(exchange, exchange.getMessage().getBody());
+        fresh(exchange, exchange.getMessage().getBody(), "follow-up");
     }
 
     @Override
     public void prepareDeadLetter(Exchange exchange) {
-        Message m = exchange.getMessage();
-        m.setHeader("CamelAzureServiceBusDeadLetterReason", exchange.getProperty(SyncProperties.FAILURE_REASON, String.class));
-        m.setHeader("CamelAzureServiceBusDeadLetterErrorDescription", exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, String.class));
+        // nothing is sent: deadLetterNatively fails the exchange and the consumer dead-letters the received message
+        // (reason and description travel in the exception, see the class comment)
     }
 
     /** The dead-letter "endpoint" on Service Bus: fail the exchange so the consumer dead-letters the received message. */
@@ -78,12 +148,57 @@ public class ServiceBusTransport implements Transport {
                 exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, String.class));
     }
 
-    private Message fresh(Exchange exchange, Object body) {
+    /**
+     * Sends the prepared message (prepareRetryCopy / prepareFollowUp) to a queue; scheduled when the message has a
+     * scheduled enqueue time. Endpoint: {@code bean:syncTransport?method=send(*, 'queue-name')}.
+     */
+    public void send(Exchange exchange, String queue) {
         Message m = exchange.getMessage();
-        Object diagnosticId = exchange.getProperty("syncDiagnosticId");
+        ServiceBusMessage message = toServiceBusMessage(m);
+        OffsetDateTime at = m.getHeader(SCHEDULED_ENQUEUE_TIME, OffsetDateTime.class);
+        Sender s = sender(exchange.getContext());
+        if (at != null) {
+            s.schedule(queue, message, at);
+        } else {
+            s.send(queue, message);
+        }
+    }
+
+    /** The Service Bus message for a prepared exchange message: body, ids, session, application properties. */
+    public static ServiceBusMessage toServiceBusMessage(Message m) {
+        String body = m.getBody(String.class);
+        ServiceBusMessage message = new ServiceBusMessage(body == null ? "" : body);
+        message.setMessageId(m.getHeader(MESSAGE_ID, String.class));
+        message.setCorrelationId(m.getHeader(CORRELATION_ID, String.class));
+        String session = m.getHeader(SESSION_ID, String.class);
+        if (session != null) {
+            message.setSessionId(session);
+        }
+        message.setContentType("application/json");
+        Map<?, ?> props = m.getHeader(APPLICATION_PROPERTIES, Map.class);
+        if (props != null) {
+            props.forEach((k, v) -> {
+                if (k != null && v != null) {
+                    message.getApplicationProperties().put(String.valueOf(k), v);
+                }
+            });
+        }
+        // camel-opentelemetry2 sets the current span's W3C trace context as a header before the send
+        String traceparent = m.getHeader(TRACEPARENT, String.class);
+        if (traceparent != null && !traceparent.isBlank()) {
+            message.getApplicationProperties().put(TRACEPARENT, traceparent);
+            message.getApplicationProperties().put(DIAGNOSTIC_ID, traceparent);
+        }
+        return message;
+    }
+
+    private Message fresh(Exchange exchange, Object body, String purpose) {
+        Message m = exchange.getMessage();
+        String diagnosticId = exchange.getProperty(RECEIVED_DIAGNOSTIC_ID, String.class);
+        String traceparent = m.getHeader(TRACEPARENT, String.class);
         m.removeHeaders("*");
         m.setBody(body);
-        m.setHeader(MESSAGE_ID, UUID.randomUUID().toString());
+        m.setHeader(MESSAGE_ID, newMessageId(exchange.getProperty(RECEIVED_MESSAGE_ID, String.class), purpose));
         m.setHeader(CORRELATION_ID, Envelope.ensureCorrelationId(exchange));
         String session = Envelope.orderingKey(exchange);
         if (session != null) {
@@ -93,8 +208,25 @@ public class ServiceBusTransport implements Transport {
         props.put(REQUESTED_AT, exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
         if (diagnosticId != null) {
             props.put(DIAGNOSTIC_ID, diagnosticId);
+            if (diagnosticId.startsWith("00-")) {
+                props.put(TRACEPARENT, diagnosticId);
+            }
+        }
+        if (traceparent != null) {
+            m.setHeader(TRACEPARENT, traceparent);
         }
         return m;
+    }
+
+    /**
+     * A new MessageId: derived from the received one and the purpose (retry-N, follow-up), so it differs from the
+     * received id but is the same if the same received message is handled twice; random without a received id.
+     */
+    static String newMessageId(String receivedMessageId, String purpose) {
+        if (receivedMessageId == null || receivedMessageId.isBlank()) {
+            return UUID.randomUUID().toString();
+        }
+        return UUID.nameUUIDFromBytes((receivedMessageId + "/" + purpose).getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     @SuppressWarnings("unchecked")
@@ -107,15 +239,100 @@ public class ServiceBusTransport implements Transport {
         return props;
     }
 
+    private Sender sender(CamelContext context) {
+        Sender s = sender;
+        if (s == null) {
+            synchronized (this) {
+                s = sender;
+                if (s == null) {
+                    CamelSenders created = new CamelSenders(context);
+                    // stopped (senders closed) with the Camel context
+                    try {
+                        context.addService(created, true, true);
+                    } catch (Exception e) {
+                        throw new IllegalStateException("cannot start the Service Bus senders", e);
+                    }
+                    sender = s = created;
+                }
+            }
+        }
+        return s;
+    }
+
     @Override
     public String name() {
         return "servicebus";
     }
 
-    /** Thrown on purpose: the Service Bus consumer turns it into a native dead-letter with this reason. */
+    /** One ServiceBusSenderClient per queue, built by camel-azure-servicebus' client factory from the endpoint options. */
+    static final class CamelSenders extends ServiceSupport implements Sender {
+        private final CamelContext context;
+        private final Map<String, ServiceBusSenderClient> clients = new ConcurrentHashMap<>();
+
+        CamelSenders(CamelContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public void send(String queue, ServiceBusMessage message) {
+            client(queue).sendMessage(message);
+        }
+
+        @Override
+        public void schedule(String queue, ServiceBusMessage message, OffsetDateTime at) {
+            client(queue).scheduleMessage(message, at);
+        }
+
+        private ServiceBusSenderClient client(String queue) {
+            return clients.computeIfAbsent(queue, q -> {
+                String options = context.resolvePropertyPlaceholders("{{" + SENDER_OPTIONS_PROPERTY + "}}");
+                ServiceBusEndpoint endpoint = context.getEndpoint("azure-servicebus:" + q + "?" + options, ServiceBusEndpoint.class);
+                return new ServiceBusClientFactory().createServiceBusSenderClient(endpoint.getConfiguration());
+            });
+        }
+
+        @Override
+        protected void doStop() {
+            clients.values().forEach(ServiceBusSenderClient::close);
+            clients.clear();
+        }
+    }
+
+    /**
+     * Thrown on purpose: 4.17's Service Bus consumer turns it into a native dead-letter with DeadLetterReason
+     * {@code <this class>: <reason>} and DeadLetterErrorDescription {@code dead-letter.description(<description>)}.
+     */
     public static class DeadLetterRequested extends RuntimeException {
+        private final String reason;
+        private final String description;
+
         public DeadLetterRequested(String reason, String description) {
-            super(reason + " | " + description, null, false, false);
+            super(truncate(reason), null, false, false);
+            this.reason = truncate(reason);
+            this.description = truncate(description);
+        }
+
+        /**
+         * The consumer joins these frames into DeadLetterErrorDescription: one synthetic frame that carries the
+         * description (the stack is not recorded: writableStackTrace=false).
+         */
+        @Override
+        public StackTraceElement[] getStackTrace() {
+            return new StackTraceElement[] {
+                new StackTraceElement("dead-letter", "description", description == null ? "" : description, -1)
+            };
+        }
+
+        public String reason() {
+            return reason;
+        }
+
+        public String description() {
+            return description;
+        }
+
+        private static String truncate(String s) {
+            return s == null || s.length() <= MAX_DEAD_LETTER_TEXT ? s : s.substring(0, MAX_DEAD_LETTER_TEXT);
         }
     }
 }

@@ -76,6 +76,24 @@ public final class TargetEmulator extends EmulatorServer {
         return list;
     }
 
+    /**
+     * Puts records back exactly as given (e.g. {@link #records(String)} of an emulator that ran before a restart of
+     * the service: the target system keeps its data). Target ids stay stable and new ones continue after the
+     * highest restored one. Idempotency keys are not restored: a replay after the restore simply writes again.
+     */
+    public void restoreRecords(String collection, java.util.Collection<ObjectNode> records) {
+        Map<String, ObjectNode> store = collection(collection);
+        AtomicLong sequence = idSequences.computeIfAbsent(collection, c -> new AtomicLong());
+        for (ObjectNode record : records) {
+            store.put(record.path("sourceRowId").asText(), record.deepCopy());
+            String id = record.path("id").asText();
+            String digits = id.substring(id.lastIndexOf('-') + 1);
+            if (!digits.isEmpty() && digits.chars().allMatch(Character::isDigit)) {
+                sequence.accumulateAndGet(Long.parseLong(digits), Math::max);
+            }
+        }
+    }
+
     /** PUTs and DELETEs that changed state (replays and no-op deletes excluded). */
     public long writeCount() {
         return writes.get();
