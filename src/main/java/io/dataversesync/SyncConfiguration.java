@@ -32,6 +32,7 @@ import io.dataversesync.sync.EntitySettings;
 import io.dataversesync.sync.SyncDedupe;
 import io.dataversesync.sync.SyncMessages;
 import io.dataversesync.sync.SyncMetrics;
+import io.dataversesync.sync.TargetCredentials;
 import io.dataversesync.transport.ArtemisTransport;
 import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.Transport;
@@ -67,6 +68,8 @@ public class SyncConfiguration implements CamelConfiguration {
         registry.bind("syncPolicy", new SyncPolicy(new ErrorClassifier(clock), property, clock));
         registry.bind("syncMetrics", new SyncMetrics(meterRegistry(registry), clock));
         registry.bind("syncTransport", transport(required(property, "sync.transport"), clock));
+        registry.bind("targetCredentials", new TargetCredentials(context, "target.api-key",
+                Duration.ofSeconds(Long.parseLong(required(property, "target.api-key-cache-seconds"))), clock));
 
         LocalEnvironment local = null;
         if (Boolean.parseBoolean(property.apply("sync.local.enabled"))) {
@@ -134,6 +137,9 @@ public class SyncConfiguration implements CamelConfiguration {
         context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(local.broker()));
 
         ActiveMQConnectionFactory connectionFactory = new ActiveMQConnectionFactory(brokerUrl);
+        // no client-side prefetch: with message groups (per-row ordering) a prefetching consumer would take a
+        // whole backlog, and with it every row's group, leaving the other consumers idle
+        connectionFactory.setConsumerWindowSize(0);
         context.getRegistry().bind("artemisConnectionFactory", connectionFactory);
         context.getComponent("jms", JmsComponent.class).setConnectionFactory(connectionFactory);
         return local;

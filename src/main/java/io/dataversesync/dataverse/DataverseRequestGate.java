@@ -6,21 +6,20 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
-import io.github.resilience4j.ratelimiter.RateLimiter;
-import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /**
  * Keeps one Dataverse application user under the service protection limits, on the client side:
- * a rate (requests per window, with headroom; Resilience4j RateLimiter), a concurrency cap (52 in Dataverse;
- * Resilience4j Bulkhead), and after a 429 a pause for every request of that user until Retry-After has passed
+ * requests per sliding window with headroom ({@link SlidingWindowLimiter}: bursts as Dataverse allows them,
+ * never more than the window holds), a concurrency cap (52 in Dataverse; Resilience4j Bulkhead), and after a 429
+ * a pause for every request of that user until Retry-After has passed
  * (sending during the wait prolongs it). Requests waiting longer than maxWait fail as {@link PacingTimeoutException},
  * which the retry policy treats as transient.
  */
 public class DataverseRequestGate {
     private final String user;
-    private final RateLimiter rate;
+    private final SlidingWindowLimiter rate;
     private final Bulkhead concurrency;
     private final AtomicLong pausedUntil = new AtomicLong();
     private final Duration maxWait;
@@ -32,13 +31,7 @@ public class DataverseRequestGate {
         this.user = user;
         this.maxWait = maxWait;
         this.clock = clock;
-        // a fixed per-second budget that stays within the sliding window: rate * window <= requests * headroom
-        int perSecond = Math.max(1, (int) Math.floor(requestsPerWindow * headroom / Math.max(1, window.toSeconds())));
-        this.rate = RateLimiter.of("dataverse-" + user, RateLimiterConfig.custom()
-                .limitForPeriod(perSecond)
-                .limitRefreshPeriod(Duration.ofSeconds(1))
-                .timeoutDuration(maxWait)
-                .build());
+        this.rate = new SlidingWindowLimiter(Math.max(1, (int) Math.floor(requestsPerWindow * headroom)), window.toMillis());
         this.concurrency = Bulkhead.of("dataverse-" + user, BulkheadConfig.custom()
                 .maxConcurrentCalls(maxConcurrent)
                 .maxWaitDuration(maxWait)
@@ -59,8 +52,13 @@ public class DataverseRequestGate {
         if (pause > 0) {
             Thread.sleep(pause);
         }
-        if (!rate.acquirePermission()) {
+        long now = clock.millis();
+        if (rate.earliest(now) - now > maxWait.toMillis()) {
             throw new PacingTimeoutException("Dataverse user " + user + ": no request slot within " + maxWait.toMillis() + " ms");
+        }
+        long sendAt = rate.reserve(now);
+        if (sendAt > now) {
+            Thread.sleep(sendAt - now);
         }
         try {
             concurrency.acquirePermission();

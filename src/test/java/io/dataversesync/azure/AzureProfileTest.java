@@ -143,10 +143,13 @@ class AzureProfileTest {
     }
 
     @Test
-    void keyVaultSecretIsResolvedWhenTheRoutesAreCreated() {
-        // the target call's "Bearer {{target.api-key}}" is resolved when the route is built: the Key Vault
-        // function is called at startup (not lazily per message)
-        assertThat(keyVaultLookups).contains("target-api-key");
+    void keyVaultSecretIsReadOnFirstUseAndCachedNotAtStartup() {
+        // nothing reads Key Vault while the service starts: a message must first pass validation
+        assertThat(keyVaultLookups).doesNotContain("target-api-key");
+        var credentials = context.getRegistry().lookupByNameAndType("targetCredentials", io.dataversesync.sync.TargetCredentials.class);
+        assertThat(credentials.authorization()).isEqualTo("Bearer kv-target-api-key");
+        assertThat(credentials.authorization()).isEqualTo("Bearer kv-target-api-key");
+        assertThat(keyVaultLookups).containsOnlyOnce("target-api-key");
     }
 
     @Test

@@ -1,0 +1,77 @@
+package io.dataversesync.dataverse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MicroBatcherTest {
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private final ExecutorService workers = Executors.newCachedThreadPool();
+    private final ExecutorService callers = Executors.newFixedThreadPool(20);
+
+    @AfterEach
+    void stop() {
+        timer.shutdownNow();
+        workers.shutdownNow();
+        callers.shutdownNow();
+    }
+
+    @Test
+    void concurrentRequestsGoAsFewBatchesAndEachCallerGetsItsOwnAnswer() throws Exception {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        MicroBatcher<Integer, String> batcher = new MicroBatcher<>("test", 10, Duration.ofMillis(50), batch -> {
+            batches.add(List.copyOf(batch));
+            return batch.stream().map(i -> "answer-" + i).toList();
+        }, timer, workers);
+
+        List<Future<String>> answers = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            int request = i;
+            answers.add(callers.submit(() -> batcher.submit(request, Duration.ofSeconds(5))));
+        }
+        for (int i = 0; i < 20; i++) {
+            assertThat(answers.get(i).get()).isEqualTo("answer-" + i);
+        }
+        assertThat(batches).hasSizeLessThan(20);
+        assertThat(batches).allSatisfy(b -> assertThat(b).hasSizeLessThanOrEqualTo(10));
+        assertThat(batches.stream().mapToInt(List::size).sum()).isEqualTo(20);
+    }
+
+    @Test
+    void aLoneRequestIsSentWhenTheWindowCloses() throws Exception {
+        MicroBatcher<String, String> batcher = new MicroBatcher<>("test", 100, Duration.ofMillis(20),
+                batch -> batch.stream().map(String::toUpperCase).toList(), timer, workers);
+        assertThat(batcher.submit("a", Duration.ofSeconds(2))).isEqualTo("A");
+    }
+
+    @Test
+    void aFailedBatchFailsEveryCallerWithTheSameException() {
+        MicroBatcher<String, String> batcher = new MicroBatcher<>("test", 100, Duration.ofMillis(5), batch -> {
+            throw new IllegalStateException("Dataverse unavailable");
+        }, timer, workers);
+        assertThatThrownBy(() -> batcher.submit("a", Duration.ofSeconds(2))).isInstanceOf(IllegalStateException.class)
+                .hasMessage("Dataverse unavailable");
+    }
+
+    @Test
+    void maxSizeOneSendsEachRequestAtOnce() throws Exception {
+        List<Integer> sizes = new CopyOnWriteArrayList<>();
+        MicroBatcher<String, String> batcher = new MicroBatcher<>("test", 1, Duration.ofSeconds(10), batch -> {
+            sizes.add(batch.size());
+            return batch;
+        }, timer, workers);
+        assertThat(batcher.submit("x", Duration.ofMillis(500))).isEqualTo("x");
+        assertThat(sizes).containsExactly(1);
+    }
+}
