@@ -236,6 +236,15 @@ public class DataverseClient {
         return new DataverseException(status, code, message, RetryAfter.parse(retryAfterHeader, clock.instant()));
     }
 
+    /** How long the next request would wait for pacing, on the user that could send soonest (0 without pacing). */
+    public long millisUntilSendable() {
+        long best = Long.MAX_VALUE;
+        for (DataverseUser user : users) {
+            best = Math.min(best, user.gate() == null ? 0 : user.gate().millisUntilSendable());
+        }
+        return best;
+    }
+
     /** Exposed for callers that need to know the configured users (health, metrics). */
     public List<String> userNames() {
         return users.stream().map(DataverseUser::name).toList();

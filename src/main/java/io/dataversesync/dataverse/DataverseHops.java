@@ -64,7 +64,8 @@ public class DataverseHops {
         this.timer = timer;
         this.workers = workers;
         this.writer = writes.enabled()
-                ? new MicroBatcher<>("dataverse-write-back", writes.maxRows(), writes.window(), this::sendWrites, timer, workers)
+                ? new MicroBatcher<>("dataverse-write-back", writes.maxRows(), writes.window(), this::sendWrites, timer, workers,
+                        client::millisUntilSendable)
                 : null;
     }
 
@@ -138,7 +139,7 @@ public class DataverseHops {
 
     private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity) {
         return readers.computeIfAbsent(entity.logicalName(), name -> new MicroBatcher<>("dataverse-read-" + name,
-                reads.maxRows(), reads.window(), batch -> sendReads(entity, batch), timer, workers));
+                reads.maxRows(), reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable));
     }
 
     private List<Optional<ObjectNode>> sendReads(EntitySettings entity, List<Read> batch) {

@@ -69,6 +69,12 @@ public class DataverseRequestGate {
         waited.record(Duration.ofNanos(System.nanoTime() - start));
     }
 
+    /** How long a request of this user would wait now (rate window or a 429 pause); nothing is reserved. */
+    public long millisUntilSendable() {
+        long now = clock.millis();
+        return Math.max(0, Math.max(pausedUntil.get(), rate.earliest(now)) - now);
+    }
+
     public void release() {
         concurrency.onComplete();
     }

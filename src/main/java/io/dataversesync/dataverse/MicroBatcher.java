@@ -30,10 +30,20 @@ public final class MicroBatcher<R, S> {
     private final Function<List<R>, List<S>> flusher;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
+    private final java.util.function.LongSupplier millisUntilSendable;
     private Batch current; // guarded by this
 
     public MicroBatcher(String name, int maxSize, Duration window, Function<List<R>, List<S>> flusher,
             ScheduledExecutorService timer, ExecutorService workers) {
+        this(name, maxSize, window, flusher, timer, workers, () -> 0L);
+    }
+
+    /**
+     * @param millisUntilSendable how long a request would wait for the pacing gate now: while it would wait, an
+     *                            open batch keeps collecting (up to maxSize), so scarce requests carry more rows
+     */
+    public MicroBatcher(String name, int maxSize, Duration window, Function<List<R>, List<S>> flusher,
+            ScheduledExecutorService timer, ExecutorService workers, java.util.function.LongSupplier millisUntilSendable) {
         if (maxSize < 1) {
             throw new IllegalArgumentException("maxSize must be >= 1");
         }
@@ -43,6 +53,7 @@ public final class MicroBatcher<R, S> {
         this.flusher = flusher;
         this.timer = timer;
         this.workers = workers;
+        this.millisUntilSendable = millisUntilSendable;
     }
 
     /** Adds the request to the open batch and waits for its result; the flusher's exception is rethrown as is. */
@@ -80,9 +91,15 @@ public final class MicroBatcher<R, S> {
     }
 
     private void flushOnTimer(Batch batch) {
+        long wait = millisUntilSendable.getAsLong();
         synchronized (this) {
             if (current != batch) {
                 return; // already sent because it filled up
+            }
+            if (wait > 0) {
+                // it could not be sent yet anyway: keep the batch open until it could, or until it is full
+                timer.schedule(() -> flushOnTimer(batch), Math.min(wait, 1000), TimeUnit.MILLISECONDS);
+                return;
             }
             current = null;
         }

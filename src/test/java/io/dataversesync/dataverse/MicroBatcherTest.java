@@ -65,6 +65,27 @@ class MicroBatcherTest {
     }
 
     @Test
+    void whilePacingHoldsRequestsBackTheOpenBatchKeepsCollecting() throws Exception {
+        long openUntil = System.currentTimeMillis() + 300;
+        List<Integer> sizes = new CopyOnWriteArrayList<>();
+        MicroBatcher<Integer, Integer> batcher = new MicroBatcher<>("test", 100, Duration.ofMillis(10), batch -> {
+            sizes.add(batch.size());
+            return batch;
+        }, timer, workers, () -> Math.max(0, openUntil - System.currentTimeMillis()));
+
+        List<Future<Integer>> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            int request = i;
+            answers.add(callers.submit(() -> batcher.submit(request, Duration.ofSeconds(5))));
+            Thread.sleep(20); // far apart compared with the 10 ms window
+        }
+        for (Future<Integer> answer : answers) {
+            answer.get();
+        }
+        assertThat(sizes).containsExactly(10); // one request once the gate opened, not ten
+    }
+
+    @Test
     void maxSizeOneSendsEachRequestAtOnce() throws Exception {
         List<Integer> sizes = new CopyOnWriteArrayList<>();
         MicroBatcher<String, String> batcher = new MicroBatcher<>("test", 1, Duration.ofSeconds(10), batch -> {
