@@ -72,7 +72,8 @@ public final class SyncBenchmark {
                 OVERRIDES.put(k.substring(4), v);
             }
         });
-        Configurator.setRootLevel(Level.ERROR); // keep per-message logging out of the measurement
+        // keep per-message logging out of the measurement (--log-level=WARN to see retries)
+        Configurator.setRootLevel(Level.toLevel(options.getOrDefault("log-level", "ERROR")));
         Path work = Files.createTempDirectory("dataverse-sync-bench");
         // burst and limited: as many consumers as fill batches; realistic: under Dataverse's 52 concurrent requests
         // per user, which the per-message reference design cannot exceed; always the same in both modes
