@@ -47,6 +47,8 @@ public class DataverseClient {
     private final Clock clock;
     private final MeterRegistry meters;
     private final Counter throttled;
+    private final Map<String, Counter> requestsByKind = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, DistributionSummary> rowsByKind = new java.util.concurrent.ConcurrentHashMap<>();
 
     public DataverseClient(HttpClient http, String baseUrl, List<DataverseUser> users, ObjectMapper json, Duration timeout,
             Clock clock, MeterRegistry meters) {
@@ -192,10 +194,10 @@ public class DataverseClient {
             gate.acquire();
         }
         try {
-            Counter.builder("dataverse.requests").description("Requests sent to the Dataverse Web API").tag("kind", kind)
-                    .register(meters).increment();
-            DistributionSummary.builder("dataverse.rows.per.request").description("Rows read or written per Dataverse request")
-                    .tag("kind", kind).register(meters).record(rows);
+            requestsByKind.computeIfAbsent(kind, k -> Counter.builder("dataverse.requests")
+                    .description("Requests sent to the Dataverse Web API").tag("kind", k).register(meters)).increment();
+            rowsByKind.computeIfAbsent(kind, k -> DistributionSummary.builder("dataverse.rows.per.request")
+                    .description("Rows read or written per Dataverse request").tag("kind", k).register(meters)).record(rows);
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() == 429) {
                 throttled.increment();

@@ -50,6 +50,7 @@ public class DataverseHops {
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
     private final Map<String, MicroBatcher<Read, Optional<ObjectNode>>> readers = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> selects = new ConcurrentHashMap<>();
     private final MicroBatcher<Write, DataverseException> writer;
 
     public DataverseHops(DataverseClient client, EntityCatalog entities, WriteBackColumns columns, ObjectMapper json, Clock clock,
@@ -130,11 +131,13 @@ public class DataverseHops {
 
     /** The $select of an entity: its mapped columns, its key, and the hash of what was last delivered. */
     public List<String> readColumns(EntitySettings entity) {
-        Set<String> select = new LinkedHashSet<>();
-        select.add(entity.idColumn());
-        select.addAll(entity.columns());
-        select.add(columns.syncedHash());
-        return List.copyOf(select);
+        return selects.computeIfAbsent(entity.logicalName(), name -> {
+            Set<String> select = new LinkedHashSet<>();
+            select.add(entity.idColumn());
+            select.addAll(entity.columns());
+            select.add(columns.syncedHash());
+            return List.copyOf(select);
+        });
     }
 
     private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity) {
