@@ -33,4 +33,20 @@ class RetryCopySendFailureTest extends SyncTestSupport {
         assertThat(targetCalls("PUT", id)).extracting(RecordedRequest::status).containsExactly(503, 201);
         assertThat(receiveDeadLetter(OUTBOUND, Duration.ofMillis(300))).isNull();
     }
+
+    @Test
+    void whenThePolicyItselfKeepsFailingTheBrokerDeadLettersTheMessageAfterMaxDeliveryAttempts() throws Exception {
+        AdviceWith.adviceWith(context, "policy-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
+            throw new jakarta.jms.JMSException("broker refuses every retry copy (simulated)");
+        }));
+        String id = createAccount("Poison");
+        target().faults().failNext("PUT", 1000, 503);
+        notifyChange("account", id);
+
+        // 10 deliveries (sync.local.broker.max-delivery-attempts), 100 ms apart, then the broker's own dead-letter move
+        org.apache.camel.Exchange deadLetter = receiveDeadLetter(OUTBOUND, Duration.ofSeconds(20));
+        assertThat(deadLetter).as("moved to the dead-letter queue by the broker, not lost").isNotNull();
+        assertThat(deadLetter.getMessage().getBody(String.class)).contains(id);
+        assertThat(targetCalls("PUT", id)).hasSize(10);
+    }
 }
