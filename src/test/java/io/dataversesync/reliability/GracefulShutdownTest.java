@@ -72,6 +72,7 @@ class GracefulShutdownTest {
     void stopMidBurstThenRestartOnTheSameBrokerLosesNothing() throws Exception {
         // ---------------------------------------------------------------- run 1: the burst, stopped half-way
         AppRun first = new AppRun(1, null, null);
+        first.outbound.holdAfter = ROWS;
         first.start();
         LocalEnvironment local1 = first.local();
         List<String> ids = new ArrayList<>();
@@ -109,9 +110,11 @@ class GracefulShutdownTest {
         }
         long sentMillis = (System.nanoTime() - burstStarted) / 1_000_000;
 
-        // stop while the consumers are busy: something in flight and notifications still waiting
+        // Stop while the consumers are busy. Exchanges that start after the first ROWS are held (a slow call in
+        // flight), so the moment is deterministic: they cannot finish before the stop begins, and the notifications
+        // behind them are still waiting. They are let go once the stop has begun, as a slow call would end.
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(1)).until(() ->
-                first.outbound.inFlight.get() > 0 && first.outbound.succeeded.size() >= ROWS);
+                first.outbound.held.get() > 0);
         int inFlightOutbound = first.outbound.inFlight.get();
         int inFlightAck = first.ack.inFlight.get();
         int camelInflight = first.context.getInflightRepository().size();
@@ -120,7 +123,7 @@ class GracefulShutdownTest {
         long deliveringOutbound = deliveringCount(local1.broker(), OUTBOUND);
         long shutdownTimeoutSeconds = TimeUnit.SECONDS.convert(first.context.getShutdownStrategy().getTimeout(),
                 first.context.getShutdownStrategy().getTimeUnit());
-        long stopMillis = first.stop();
+        long stopMillis = first.stopReleasingHeldExchanges();
         boolean timedOut = first.context.getShutdownStrategy().hasTimeoutOccurred();
         long burstMillisRun1 = (System.nanoTime() - burstStarted) / 1_000_000;
 
@@ -180,6 +183,7 @@ class GracefulShutdownTest {
             figures.put("send ms", sentMillis);
             figures.put("run1 ms until stop returned", burstMillisRun1);
             figures.put("outbound in flight at stop", inFlightOutbound);
+            figures.put("outbound held (slow call) at stop", first.outbound.held.get());
             figures.put("ack in flight at stop", inFlightAck);
             figures.put("camel inflight exchanges at stop", camelInflight);
             figures.put("outbound delivering (broker) at stop", deliveringOutbound);
@@ -230,9 +234,13 @@ class GracefulShutdownTest {
         final AtomicInteger maxInFlight = new AtomicInteger();
         final Set<String> succeeded = ConcurrentHashMap.newKeySet();
         final Set<String> threads = ConcurrentHashMap.newKeySet();
+        /** Exchanges numbered above holdAfter wait here until released (or 30 s): a slow call in flight. */
+        final CountDownLatch hold = new CountDownLatch(1);
+        final AtomicInteger held = new AtomicInteger();
+        volatile int holdAfter = Integer.MAX_VALUE;
 
-        void begin(Exchange exchange) {
-            started.incrementAndGet();
+        void begin(Exchange exchange) throws InterruptedException {
+            int number = started.incrementAndGet();
             maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             threads.add(Thread.currentThread().getName());
             if (Boolean.TRUE.equals(exchange.getMessage().getHeader("JMSRedelivered", Boolean.class))) {
@@ -248,6 +256,10 @@ class GracefulShutdownTest {
                     inFlight.decrementAndGet();
                 }
             });
+            if (number > holdAfter) {
+                held.incrementAndGet();
+                hold.await(30, TimeUnit.SECONDS);
+            }
         }
     }
 
@@ -332,6 +344,27 @@ class GracefulShutdownTest {
             assertThat(thread.isAlive()).as("run %d still running after stop", number).isFalse();
             assertThat(failure.get()).as("run %d failed", number).isNull();
             return (System.nanoTime() - begun) / 1_000_000;
+        }
+
+        /** Stops as {@link #stop()} does; the held exchanges are let go once Camel has begun to stop. */
+        long stopReleasingHeldExchanges() throws InterruptedException {
+            Thread releaser = new Thread(() -> {
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+                        .until(() -> context.isStopping() || context.isStopped());
+                try {
+                    Thread.sleep(200); // the shutdown strategy is now waiting for them
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                outbound.hold.countDown();
+            }, "release-held-" + number);
+            releaser.start();
+            try {
+                return stop();
+            } finally {
+                outbound.hold.countDown();
+                releaser.join(TimeUnit.SECONDS.toMillis(35));
+            }
         }
 
         LocalEnvironment local() {
