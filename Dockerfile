@@ -1,6 +1,8 @@
-# dataverse-sync container image.
+# dataverse-sync container image: the service module alone (no emulator, demo or benchmark class; tested by
+# KubernetesManifestsTest and ProductionClasspathTest).
 #   docker build -t dataverse-sync .
-#   docker run --rm -p 8080:8080 dataverse-sync            # local embedded mode (broker + emulators, no Azure)
+#   docker run --rm -p 8080:8080 dataverse-sync     # local default: embedded broker; Dataverse and the target are
+#                                                    # expected where DATAVERSE_URL / TARGET_URL point
 # On Kubernetes (k8s/) the pod sets CAMEL_MAIN_PROFILE=azure, SYNC_ROUTES_LOCATION=file:/config/routes and
 # LOG4J_CONFIGURATION_FILE=classpath:log4j2-json.properties, mounts the routes at /config/routes, an emptyDir at
 # /tmp, and runs with a read-only root filesystem.
@@ -8,15 +10,23 @@
 # ---- build -------------------------------------------------------------------------------------------------
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /build
-# dependencies first: this layer is rebuilt only when pom.xml changes
+# dependencies first: this layer is rebuilt only when a pom.xml changes
 COPY pom.xml ./
-RUN mvn -B -q dependency:go-offline
-# then the sources (the jar also carries application*.properties and routes/, see pom.xml <resources>)
-COPY src ./src
+COPY odata/pom.xml odata/
+COPY emulators/pom.xml emulators/
+COPY service/pom.xml service/
+COPY demo/pom.xml demo/
+COPY bench/pom.xml bench/
+RUN mvn -B -q -pl service -am dependency:go-offline
+# then the sources the service is built from (its jar also carries application*.properties and routes/, see
+# service/pom.xml <resources>). -am also lists the emulators module (a test-scoped dependency of the service's
+# tests); without its sources it is an empty jar, and the tests are not built here (maven.test.skip)
+COPY odata/src odata/src
+COPY service/src service/src
 COPY routes ./routes
 COPY application*.properties ./
-RUN mvn -B -DskipTests package \
- && test -f target/dataverse-sync.jar && test -d target/lib
+RUN mvn -B -Dmaven.test.skip=true -pl service -am package \
+ && test -f service/target/dataverse-sync.jar && test -d service/target/lib
 
 # ---- runtime -----------------------------------------------------------------------------------------------
 FROM eclipse-temurin:17-jre
@@ -35,16 +45,17 @@ ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Djav
 
 # runtime dependencies in their own layer (changes rarely), before the thin jar (changes on every build);
 # the jar's manifest Class-Path points at lib/
-COPY --from=build /build/target/lib/ /app/lib/
-COPY --from=build /build/target/dataverse-sync.jar /app/dataverse-sync.jar
+COPY --from=build /build/service/target/lib/ /app/lib/
+COPY --from=build /build/service/target/dataverse-sync.jar /app/dataverse-sync.jar
 
-# /config/routes: mount a folder of *.camel.yaml (+ mappings/*.jsonata) here and set
+# /config/routes: mount a folder of *.camel.yaml (+ transport/, mappings/*.jsonata) here and set
 # SYNC_ROUTES_LOCATION=file:/config/routes to change routes and mappings without rebuilding the image.
 # Other settings are environment variables (sync.queue.outbound -> SYNC_QUEUE_OUTBOUND, ...).
 # /app/data: the local embedded broker's journal (data/artemis, default profile only); nothing is written
 # there in the azure profile.
 
 USER 10001:10001
-# camel.server.port: health (/observe/health/live, /observe/health/ready) and metrics (/observe/metrics)
+# camel.server.port: every HTTP endpoint of the service, health (/observe/health/live, /observe/health/ready) and
+# metrics (/observe/metrics)
 EXPOSE 8080
 ENTRYPOINT ["java", "-jar", "/app/dataverse-sync.jar"]

@@ -1,0 +1,335 @@
+package io.dataversesync.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dataversesync.broker.EmbeddedBroker;
+import io.dataversesync.emulator.local.LocalEnvironment;
+import io.dataversesync.emulator.DataverseEmulator;
+import io.dataversesync.emulator.TargetEmulator;
+import io.dataversesync.sync.SyncMetrics;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.JMSContext;
+import jakarta.jms.Queue;
+import jakarta.jms.TextMessage;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
+
+/**
+ * Runs the whole pipeline in-process (embedded broker, both emulators, the real routes) and prints one JSON line
+ * per scenario and mode: the reference design (per message: every notification reads and writes Dataverse on its
+ * own, no pacing) and this service's efficient mode (coalesced reads, batched write-backs, duplicate suppression,
+ * pacing). Every run checks at the end that each row's latest version is at the target and written back, and
+ * that nothing was dead-lettered; a run that loses or mis-syncs anything makes the benchmark exit non-zero.
+ *
+ * Usage: java -cp target/dataverse-sync.jar io.dataversesync.bench.SyncBenchmark [--scenarios=burst,realistic,limited]
+ *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000] [--limited-seconds-per-window=10]
+ */
+public final class SyncBenchmark {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String OUTBOUND = "dataverse-outbound";
+    private static final String ACK = "dataverse-ack";
+
+    record Scenario(String name, int changes, int rows, long dataverseLatencyMs, long targetLatencyMs, int budget, int windowSeconds,
+            int consumers, int batchedChanges) {
+        Scenario forMode(boolean efficient) {
+            return efficient && batchedChanges != changes
+                    ? new Scenario(name, batchedChanges, batchedChanges, dataverseLatencyMs, targetLatencyMs, budget, windowSeconds, consumers, batchedChanges)
+                    : this;
+        }
+    }
+
+    /** --set.some.property=value options: override any property in every run. */
+    private static final Map<String, String> OVERRIDES = new LinkedHashMap<>();
+
+    private SyncBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = options(args);
+        options.forEach((k, v) -> {
+            if (k.startsWith("set.")) {
+                OVERRIDES.put(k.substring(4), v);
+            }
+        });
+        // keep per-message logging out of the measurement (--log-level=WARN to see retries)
+        Configurator.setRootLevel(Level.toLevel(options.getOrDefault("log-level", "ERROR")));
+        Path work = Files.createTempDirectory("dataverse-sync-bench");
+        // burst and limited: as many consumers as fill batches; realistic: under Dataverse's 52 concurrent requests
+        // per user, which the per-message reference design cannot exceed; always the same in both modes
+        int burstConsumers = Integer.parseInt(options.getOrDefault("consumers", "96"));
+        int limitedConsumers = Integer.parseInt(options.getOrDefault("realistic-consumers", "48"));
+        int changes = Integer.parseInt(options.getOrDefault("changes", "10000"));
+        int rows = Integer.parseInt(options.getOrDefault("rows", "2000"));
+        // limited: the per-message design does about 10 changes/s under this budget, so it runs a smaller workload
+        // (still ~2 minutes); the batched run is made large enough that the budget, not start-up, decides
+        int limitedChanges = Integer.parseInt(options.getOrDefault("limited-changes", "1200"));
+        int limitedChangesBatched = Integer.parseInt(options.getOrDefault("limited-changes-batched", "24000"));
+        int window = Integer.parseInt(options.getOrDefault("limited-seconds-per-window", "10"));
+
+        if (Boolean.parseBoolean(options.getOrDefault("broker-limit", "true"))) {
+            double brokerLimit = BrokerLimit.messagesPerSecond(work.resolve("broker-limit"), 20_000, 16);
+            ObjectNode limit = JSON.createObjectNode();
+            limit.put("scenario", "broker-limit");
+            limit.put("description", "persistent messages/s through two queues (A->B transacted, then consumed), no work, 16 threads");
+            limit.put("messagesPerSecond", round(brokerLimit));
+            System.out.println(limit);
+        }
+
+        List<Scenario> scenarios = new ArrayList<>();
+        for (String name : options.getOrDefault("scenarios", "burst,realistic,limited").split(",")) {
+            switch (name.trim()) {
+                case "burst" -> scenarios.add(new Scenario("burst", changes, rows, 0, 0, 0, 300, burstConsumers, changes));
+                case "realistic" -> scenarios.add(new Scenario("realistic", changes, rows, 20, 50, 0, 300, limitedConsumers, changes));
+                // the service protection limit at its real rate, 20 requests/s per user, over a shortened window
+                case "limited" -> scenarios.add(new Scenario("limited", limitedChanges, limitedChanges, 0, 0, 20 * window, window,
+                        burstConsumers, limitedChangesBatched));
+                default -> throw new IllegalArgumentException("unknown scenario " + name);
+            }
+        }
+        boolean allVerified = true;
+        int run = 0;
+        for (Scenario scenario : scenarios) {
+            for (String mode : options.getOrDefault("modes", "per-message,batched").split(",")) {
+                boolean efficient = mode.trim().equals("batched");
+                ObjectNode result = run(scenario.forMode(efficient), efficient, scenario.consumers(), work.resolve(scenario.name() + "-" + run), ++run);
+                System.out.println(result);
+                allVerified &= result.path("verified").asBoolean();
+            }
+        }
+        System.exit(allVerified ? 0 : 1);
+    }
+
+    private static ObjectNode run(Scenario s, boolean efficient, int consumers, Path brokerDir, int runIndex) throws Exception {
+        Main main = new Main(io.dataversesync.Main.class);
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("camel.server.port", String.valueOf(freePort()));
+        p.put("sync.local.dataverse-port", String.valueOf(freePort()));
+        p.put("sync.local.target-port", String.valueOf(freePort()));
+        p.put("sync.local.broker.data-dir", brokerDir.toString());
+        p.put("sync.local.broker.url", "vm://" + (100 + runIndex));
+        p.put("camel.main.routes-exclude-pattern", "**/emulator-views.camel.yaml");
+        p.put("sync.consumers.outbound", String.valueOf(consumers));
+        p.put("sync.consumers.ack", String.valueOf(consumers));
+        p.put("sync.coalesce.enabled", String.valueOf(efficient));
+        p.put("sync.writeback.batch.enabled", String.valueOf(efficient));
+        p.put("sync.dedupe.enabled", String.valueOf(efficient));
+        p.put("dataverse.limits.enabled", String.valueOf(efficient));
+        p.put("dataverse.limits.requests-per-window", String.valueOf(s.budget() > 0 ? s.budget() : 6000));
+        p.put("dataverse.limits.window-seconds", String.valueOf(s.budget() > 0 ? s.windowSeconds() : 300));
+        p.put("sync.local.dataverse.request-budget", String.valueOf(s.budget()));
+        p.put("sync.local.dataverse.budget-window-seconds", String.valueOf(s.windowSeconds()));
+        p.put("sync.policy.base-delay-ms", "500");
+        p.put("sync.policy.max-retries", "20");
+        // the same policy in both modes; a 10 s cap keeps throttled per-message retries from waiting minutes
+        p.put("sync.policy.max-delay-ms", "10000");
+        p.put("sync.policy.ack-writeback-consumer.max-retries", "20");
+        OVERRIDES.forEach(p::put);
+        p.forEach(main::addOverrideProperty);
+        main.start();
+        try {
+            CamelContext context = main.getCamelContext();
+            LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
+            EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
+            SyncMetrics metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
+            DataverseEmulator dataverse = local.dataverse();
+            TargetEmulator target = local.target();
+            dataverse.recordingLimit(1000);
+            target.recordingLimit(1000);
+
+            List<String> ids = new ArrayList<>(s.rows());
+            for (int r = 0; r < s.rows(); r++) {
+                ObjectNode row = JSON.createObjectNode();
+                row.put("name", "Bench account " + r);
+                row.put("accountnumber", String.format("B-%06d", r));
+                row.put("telephone1", "initial");
+                row.put("address1_city", "Redmond");
+                row.put("statecode", 0);
+                ids.add(dataverse.upsertRow("accounts", null, row));
+            }
+            dataverse.faults().latency(Duration.ofMillis(s.dataverseLatencyMs()));
+            target.faults().latency(Duration.ofMillis(s.targetLatencyMs()));
+            dataverse.resetCounters();
+            long targetCallsBefore = target.callCount();
+            resetPeakHeap();
+
+            long cpuBefore = processCpuNanos();
+            long start = System.nanoTime();
+            // a burst outruns the consumers (a bulk import announces thousands of changes in seconds): the whole
+            // burst is queued before the consumers resume; the wall clock includes queueing it
+            context.getRouteController().suspendRoute("outbound-sync-consumer");
+            sendChanges(broker.url(), dataverse, ids, s.changes());
+            double sendSeconds = (System.nanoTime() - start) / 1e9;
+            context.getRouteController().resumeRoute("outbound-sync-consumer");
+            boolean verified = awaitAllSynced(local, broker, ids, Duration.ofMinutes(20));
+            double seconds = (System.nanoTime() - start) / 1e9;
+
+            ObjectNode out = JSON.createObjectNode();
+            out.put("scenario", s.name());
+            out.put("mode", efficient ? "batched" : "per-message");
+            out.put("changes", s.changes());
+            out.put("distinctRows", s.rows());
+            out.put("consumers", consumers);
+            out.put("dataverseLatencyMs", s.dataverseLatencyMs());
+            out.put("targetLatencyMs", s.targetLatencyMs());
+            out.put("requestBudget", s.budget() == 0 ? "unlimited" : s.budget() + " per " + s.windowSeconds() + " s");
+            out.put("wallSeconds", round(seconds));
+            out.put("changesPerSecond", round(s.changes() / seconds));
+            out.put("sendSeconds", round(sendSeconds));
+            out.put("cpuSeconds", round((processCpuNanos() - cpuBefore) / 1e9));
+            for (ValueAtPercentile v : metrics.endToEndTimer().takeSnapshot().percentileValues()) {
+                out.put("p" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
+            }
+            out.put("dataverseRequests", dataverse.requestCount());
+            out.put("dataverseRequestsPerChange", round4((double) dataverse.requestCount() / s.changes()));
+            out.put("targetCallsPerChange", round4((double) (target.callCount() - targetCallsBefore) / s.changes()));
+            out.put("throttled429", dataverse.throttledCount());
+            ObjectNode kinds = out.putObject("dataverseRequestsByKind");
+            metrics.registry().find("dataverse.rows.per.request").summaries().forEach(summary -> {
+                ObjectNode kind = kinds.putObject(summary.getId().getTag("kind"));
+                kind.put("requests", summary.count());
+                kind.put("rowsPerRequest", round(summary.mean()));
+            });
+            out.put("deadLettered", broker.messageCount(OUTBOUND + ".DLQ") + broker.messageCount(ACK + ".DLQ"));
+            out.put("peakHeapMb", round(peakHeapBytes() / 1048576.0));
+            out.put("verified", verified);
+            return out;
+        } finally {
+            main.stop();
+        }
+    }
+
+    /** Each change is made in the emulator first, then announced, as the Dataverse plugin step would. */
+    private static void sendChanges(String brokerUrl, DataverseEmulator dataverse, List<String> ids, int changes) throws Exception {
+        int senders = 16; // blocking persistent sends: more senders share each journal sync
+        ExecutorService pool = Executors.newFixedThreadPool(senders);
+        List<Future<?>> sent = new ArrayList<>();
+        try (ActiveMQConnectionFactory cf = new ActiveMQConnectionFactory(brokerUrl)) {
+            for (int t = 0; t < senders; t++) {
+                int first = t;
+                sent.add(pool.submit(() -> {
+                    try (JMSContext jms = cf.createContext(JMSContext.AUTO_ACKNOWLEDGE)) {
+                        Queue outbound = jms.createQueue(OUTBOUND);
+                        var producer = jms.createProducer().setDeliveryMode(DeliveryMode.PERSISTENT);
+                        for (int i = first; i < changes; i += senders) {
+                            String id = ids.get(i % ids.size());
+                            ObjectNode change = JSON.createObjectNode();
+                            change.put("telephone1", "v" + i);
+                            dataverse.upsertRow("accounts", id, change);
+                            TextMessage message = jms.createTextMessage(
+                                    "{\"entity\":\"account\",\"sourceRowId\":\"" + id + "\",\"operation\":\"Update\"}");
+                            message.setJMSCorrelationID(UUID.randomUUID().toString());
+                            message.setLongProperty("SyncRequestedAt", System.currentTimeMillis());
+                            message.setStringProperty("JMSXGroupID", id);
+                            producer.send(outbound, message);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : sent) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** Every row: the target holds its latest phone, the row says Synced with the target's id; queues drained. */
+    private static boolean awaitAllSynced(LocalEnvironment local, EmbeddedBroker broker, List<String> ids, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (broker.messageCount(OUTBOUND + ".DLQ") + broker.messageCount(ACK + ".DLQ") > 0) {
+                return false;
+            }
+            if (broker.messageCount(OUTBOUND) == 0 && broker.messageCount(ACK) == 0 && allSynced(local, ids)) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    private static boolean allSynced(LocalEnvironment local, List<String> ids) {
+        for (String id : ids) {
+            ObjectNode row = local.dataverse().row("accounts", id).orElse(null);
+            ObjectNode record = local.target().record("customers", id).orElse(null);
+            if (row == null || record == null
+                    || !row.path("telephone1").asText().equals(record.path("phone").asText())
+                    || !"Synced".equals(row.path("new_syncstatus").asText())
+                    || !record.path("id").asText().equals(row.path("new_targetrowid").asText())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static void resetPeakHeap() {
+        System.gc();
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                pool.resetPeakUsage();
+            }
+        }
+    }
+
+    private static long peakHeapBytes() {
+        long peak = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                peak += pool.getPeakUsage().getUsed();
+            }
+        }
+        return peak;
+    }
+
+    private static Map<String, String> options(String[] args) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String arg : args) {
+            if (!arg.startsWith("--") || !arg.contains("=")) {
+                throw new IllegalArgumentException("options are --name=value, got " + arg);
+            }
+            options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+        }
+        return options;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+
+    private static double round4(double v) {
+        return Math.round(v * 10000) / 10000.0;
+    }
+}

@@ -1,0 +1,99 @@
+package io.dataversesync.broker;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import org.apache.activemq.artemis.api.core.QueueConfiguration;
+import org.apache.activemq.artemis.api.core.RoutingType;
+import org.apache.activemq.artemis.api.core.SimpleString;
+import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.server.JournalType;
+import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
+import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
+import org.apache.camel.support.service.ServiceSupport;
+
+/**
+ * The local transport: an embedded, persistent ActiveMQ Artemis broker reached in-VM. It mirrors what the
+ * service relies on in Service Bus: messages survive a restart (journal on disk), scheduled delivery (retry
+ * copies), and a dead-letter queue per queue (QUEUE.DLQ) that also receives, as a safety net, any message the
+ * broker delivered max-delivery-attempts times without a commit.
+ */
+public class EmbeddedBroker extends ServiceSupport {
+    private final Path dataDir;
+    private final String url;
+    private final List<String> queues;
+    private final int maxDeliveryAttempts;
+    private final long redeliveryDelayMs;
+    private EmbeddedActiveMQ server;
+
+    public EmbeddedBroker(Path dataDir, String url, List<String> queues, int maxDeliveryAttempts, long redeliveryDelayMs) {
+        this.dataDir = dataDir;
+        this.url = url;
+        this.queues = queues;
+        this.maxDeliveryAttempts = maxDeliveryAttempts;
+        this.redeliveryDelayMs = redeliveryDelayMs;
+    }
+
+    @Override
+    protected synchronized void doStart() throws Exception {
+        if (server != null) {
+            return;
+        }
+        Configuration config = new ConfigurationImpl()
+                .setName("dataverse-sync-local")
+                .setPersistenceEnabled(true)
+                .setJournalType(JournalType.NIO) // AIO needs libaio, which a plain machine lacks
+                .setJournalDirectory(dataDir.resolve("journal").toString())
+                .setBindingsDirectory(dataDir.resolve("bindings").toString())
+                .setLargeMessagesDirectory(dataDir.resolve("large-messages").toString())
+                .setPagingDirectory(dataDir.resolve("paging").toString())
+                .setSecurityEnabled(false)
+                .setJMXManagementEnabled(false);
+        config.addAcceptorConfiguration("in-vm", url);
+        for (String queue : queues) {
+            String deadLetter = deadLetterQueue(queue);
+            config.addAddressSetting(queue, new AddressSettings()
+                    .setDeadLetterAddress(SimpleString.of(deadLetter))
+                    .setMaxDeliveryAttempts(maxDeliveryAttempts)
+                    .setRedeliveryDelay(redeliveryDelayMs));
+            config.addQueueConfiguration(QueueConfiguration.of(queue).setRoutingType(RoutingType.ANYCAST));
+            config.addQueueConfiguration(QueueConfiguration.of(deadLetter).setRoutingType(RoutingType.ANYCAST));
+        }
+        EmbeddedActiveMQ embedded = new EmbeddedActiveMQ();
+        embedded.setConfiguration(config);
+        embedded.start();
+        server = embedded;
+    }
+
+    @Override
+    protected synchronized void doStop() throws Exception {
+        if (server != null) {
+            server.stop();
+            server = null;
+        }
+    }
+
+    public synchronized boolean isActive() {
+        return server != null && server.getActiveMQServer() != null && server.getActiveMQServer().isActive();
+    }
+
+    /** Messages waiting in a queue, including scheduled ones not yet due. */
+    public long messageCount(String queue) {
+        var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        return binding == null ? 0 : binding.getMessageCount();
+    }
+
+    public long scheduledCount(String queue) {
+        var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        return binding == null ? 0 : binding.getScheduledCount();
+    }
+
+    public String url() {
+        return url;
+    }
+
+    public static String deadLetterQueue(String queue) {
+        return queue + ".DLQ";
+    }
+}

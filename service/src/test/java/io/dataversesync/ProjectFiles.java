@@ -1,0 +1,29 @@
+package io.dataversesync;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Files of the repository the tests read (the service module runs its tests in service/, the files are above it). */
+public final class ProjectFiles {
+    /** The repository's top folder: routes/, application*.properties, k8s/, Dockerfile, README.md. */
+    public static final Path ROOT = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().normalize().getParent();
+
+    private ProjectFiles() {
+    }
+
+    public static Path path(String relative) {
+        return ROOT.resolve(relative);
+    }
+
+    /** Every *.camel.yaml of the repository: the service's routes/ and the local-only ones of emulators/ and demo/. */
+    public static List<Path> routeFiles() throws Exception {
+        try (Stream<Path> walk = Files.walk(ROOT)) {
+            return walk.filter(p -> p.getFileName().toString().endsWith(".camel.yaml"))
+                    .filter(p -> !ROOT.relativize(p).toString().contains("target/"))
+                    .filter(p -> !ROOT.relativize(p).startsWith(".git"))
+                    .sorted().toList();
+        }
+    }
+}

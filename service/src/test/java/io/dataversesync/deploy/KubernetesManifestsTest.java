@@ -1,0 +1,688 @@
+package io.dataversesync.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import io.dataversesync.ProjectFiles;
+import io.dataversesync.sync.SyncMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+/**
+ * The container image and the Kubernetes manifests agree with the app: ports, probe and metrics paths, the routes
+ * ConfigMap (same files, same content, mounted where SYNC_ROUTES_LOCATION points), profile, shutdown timing,
+ * hardening, workload identity, KEDA queue, alert metric names, no secrets.
+ *
+ * <p>With {@code kubectl} on the PATH the overlays are built exactly as {@code kubectl apply -k} would
+ * ({@code kubectl kustomize k8s/overlays/dev|prod}); without it the base is read directly (generators emulated,
+ * overlays not checked, which the overlay test reports as an assumption failure).
+ */
+class KubernetesManifestsTest {
+
+    static final Path ROOT = ProjectFiles.ROOT;
+    static final String[] ENVIRONMENTS = {"dev", "prod"};
+    static final String WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id";
+    static final String PLACEHOLDER_GUID = "00000000-0000-0000-0000-000000000000";
+
+    static Properties app;
+    static Properties azure;
+
+    @BeforeAll
+    static void loadProperties() throws IOException {
+        app = properties(ROOT.resolve("application.properties"));
+        azure = properties(ROOT.resolve("application-azure.properties"));
+    }
+
+    /** One set of rendered objects: an overlay built by kubectl, or the base read directly. */
+    record Rendering(String name, List<Map<String, Object>> objects, boolean byKustomize) {
+        @Override
+        public String toString() {
+            return name;
+        }
+
+        List<Map<String, Object>> ofKind(String kind) {
+            return objects.stream().filter(o -> kind.equals(o.get("kind"))).toList();
+        }
+
+        Map<String, Object> one(String kind, String name) {
+            List<Map<String, Object>> found = ofKind(kind).stream()
+                    .filter(o -> name.equals(str(o, "metadata", "name"))).toList();
+            assertThat(found).as("%s %s in %s", kind, name, this.name).hasSize(1);
+            return found.get(0);
+        }
+    }
+
+    static Stream<Rendering> renderings() throws Exception {
+        Optional<Path> kubectl = kubectl();
+        if (kubectl.isPresent()) {
+            List<Rendering> list = new ArrayList<>();
+            for (String env : ENVIRONMENTS) {
+                list.add(new Rendering("overlay " + env, kustomize(kubectl.get(), ROOT.resolve("k8s/overlays/" + env)), true));
+            }
+            return list.stream();
+        }
+        return Stream.of(new Rendering("base (no kubectl: read directly)", readKustomization(ROOT.resolve("k8s/base")), false));
+    }
+
+    // ---- the app's HTTP contract ----------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void containerPortProbesAndScrapeTargetMatchTheApp(Rendering r) {
+        int serverPort = Integer.parseInt(resolve(app, "camel.server.port"));
+        String healthPath = firstNonNull(prop(app, "camel.management.health-path", "camel.management.healthPath"), "/observe/health");
+        String metricsPath = firstNonNull(prop(app, "camel.metrics.path"), "/observe/metrics");
+        assertThat(resolve(app, "camel.management.port")).as("management shares the server port").isEqualTo(String.valueOf(serverPort));
+
+        Map<String, Object> container = container(r);
+        List<Map<String, Object>> ports = list(container, "ports");
+        assertThat(ports).anySatisfy(p -> {
+            assertThat(num(p, "containerPort")).isEqualTo(serverPort);
+            assertThat(str(p, "name")).isEqualTo("http");
+        });
+
+        assertThat(probePath(container, "livenessProbe")).isEqualTo(healthPath + "/live");
+        assertThat(probePath(container, "readinessProbe")).isEqualTo(healthPath + "/ready");
+        assertThat(probePath(container, "startupProbe")).startsWith(healthPath);
+        for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+            Object port = get(container, probe, "httpGet", "port");
+            assertThat(String.valueOf(port)).as(probe + " port").isIn("http", String.valueOf(serverPort));
+        }
+
+        Map<String, Object> service = r.one("Service", "dataverse-sync");
+        assertThat(str(service, "metadata", "annotations", "prometheus.io/scrape")).isEqualTo("true");
+        assertThat(str(service, "metadata", "annotations", "prometheus.io/port")).isEqualTo(String.valueOf(serverPort));
+        assertThat(str(service, "metadata", "annotations", "prometheus.io/path")).isEqualTo(metricsPath);
+        assertThat(list(service, "spec", "ports")).anySatisfy(p ->
+                assertThat(String.valueOf(p.get("targetPort"))).isIn("http", String.valueOf(serverPort)));
+        assertThat(map(service, "spec", "selector")).isNotEmpty();
+        assertThat(map(r.one("Deployment", "dataverse-sync"), "spec", "template", "metadata", "labels"))
+                .containsAllEntriesOf(map(service, "spec", "selector"));
+    }
+
+    // ---- routes without rebuild -----------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void routesConfigMapHoldsEveryRepositoryRouteAndMappingAndIsMountedWhereTheAppLooks(Rendering r) throws IOException {
+        Map<String, Object> container = container(r);
+        Map<String, String> env = env(container);
+        String routesLocation = env.get("SYNC_ROUTES_LOCATION");
+        assertThat(routesLocation).as("SYNC_ROUTES_LOCATION").startsWith("file:");
+        String routesDir = stripSlash(routesLocation.substring("file:".length()));
+        // sync.mappings.location defaults to {{sync.routes.location}}/mappings unless overridden by env
+        assertThat(app.getProperty("sync.mappings.location")).isEqualTo("{{sync.routes.location}}/mappings");
+        String mappingsDir = env.containsKey("SYNC_MAPPINGS_LOCATION")
+                ? stripSlash(env.get("SYNC_MAPPINGS_LOCATION").replaceFirst("^file:", ""))
+                : routesDir + "/mappings";
+
+        // which file lands where: mountPath + item path -> ConfigMap key
+        Map<String, Object> podSpec = podSpec(r);
+        Map<String, String> mountedFiles = new LinkedHashMap<>();
+        Map<String, Map<String, Object>> configMaps = new LinkedHashMap<>();
+        for (Map<String, Object> mount : list(container, "volumeMounts")) {
+            Map<String, Object> volume = list(podSpec, "volumes").stream()
+                    .filter(v -> Objects.equals(v.get("name"), mount.get("name"))).findFirst().orElseThrow();
+            if (volume.get("configMap") == null) {
+                continue;
+            }
+            String cmName = str(volume, "configMap", "name");
+            Map<String, Object> cm = r.one("ConfigMap", cmName);
+            configMaps.put(cmName, cm);
+            Map<String, Object> data = map(cm, "data");
+            List<Map<String, Object>> items = list(volume, "configMap", "items");
+            String mountPath = stripSlash(str(mount, "mountPath"));
+            if (items.isEmpty()) {
+                data.keySet().forEach(key -> mountedFiles.put(mountPath + "/" + key, cmName + "/" + key));
+            } else {
+                Set<String> projected = new LinkedHashSet<>();
+                for (Map<String, Object> item : items) {
+                    String key = str(item, "key");
+                    assertThat(data).as("ConfigMap %s must hold key %s (pods would not start)", cmName, key).containsKey(key);
+                    mountedFiles.put(mountPath + "/" + str(item, "path"), cmName + "/" + key);
+                    projected.add(key);
+                }
+                assertThat(projected).as("every key of %s is listed in the volume items of the Deployment "
+                        + "(unlisted keys are not mounted): add it in k8s/base/deployment.yaml", cmName)
+                        .containsAll(data.keySet());
+            }
+        }
+        assertThat(configMaps.keySet()).anySatisfy(name -> assertThat(name).startsWith("dataverse-sync-routes"));
+
+        Map<String, String> expected = new LinkedHashMap<>();
+        try (Stream<Path> files = Files.list(ROOT.resolve("routes"))) {
+            files.filter(f -> f.getFileName().toString().endsWith(".camel.yaml")).sorted()
+                    .forEach(f -> expected.put(routesDir + "/" + f.getFileName(), read(f)));
+        }
+        try (Stream<Path> files = Files.list(ROOT.resolve("routes/mappings"))) {
+            files.filter(f -> f.getFileName().toString().endsWith(".jsonata")).sorted()
+                    .forEach(f -> expected.put(mappingsDir + "/" + f.getFileName(), read(f)));
+        }
+        assertThat(expected).isNotEmpty();
+        for (Map.Entry<String, String> file : expected.entrySet()) {
+            assertThat(mountedFiles).as("%s is mounted (list it in routes/kustomization.yaml and the volume items)",
+                    file.getKey()).containsKey(file.getKey());
+            String[] cmAndKey = mountedFiles.get(file.getKey()).split("/", 2);
+            assertThat(str(configMaps.get(cmAndKey[0]), "data", cmAndKey[1]))
+                    .as("content of %s in the ConfigMap", file.getKey()).isEqualTo(file.getValue());
+        }
+    }
+
+    // ---- profile, shutdown, hardening -----------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void azureProfileJsonLogsAndGracefulShutdown(Rendering r) {
+        Map<String, Object> container = container(r);
+        Map<String, String> env = env(container);
+        assertThat(env).containsEntry("CAMEL_MAIN_PROFILE", "azure");
+        assertThat(ROOT.resolve("application-" + env.get("CAMEL_MAIN_PROFILE") + ".properties")).exists();
+        String log4j = env.get("LOG4J_CONFIGURATION_FILE");
+        assertThat(log4j).isNotNull();
+        assertThat(ROOT.resolve("src/main/resources/" + log4j.replaceFirst("^classpath:", ""))).exists();
+
+        int shutdownTimeout = Integer.parseInt(resolve(app, "camel.main.shutdown-timeout"));
+        int preStopSleep = preStopSleepSeconds(container);
+        int grace = num(podSpec(r), "terminationGracePeriodSeconds");
+        assertThat(grace).as("terminationGracePeriodSeconds > shutdown-timeout %d + preStop %d", shutdownTimeout, preStopSleep)
+                .isGreaterThan(shutdownTimeout + preStopSleep);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void podRunsNonRootOnAReadOnlyRootFilesystem(Rendering r) throws IOException {
+        Map<String, Object> podSpec = podSpec(r);
+        Map<String, Object> container = container(r);
+        Map<String, Object> podSc = map(podSpec, "securityContext");
+        Map<String, Object> sc = map(container, "securityContext");
+        assertThat(sc.get("readOnlyRootFilesystem")).isEqualTo(true);
+        assertThat(sc.get("allowPrivilegeEscalation")).isEqualTo(false);
+        assertThat(firstNonNull(sc.get("runAsNonRoot"), podSc.get("runAsNonRoot"))).isEqualTo(true);
+        Object uid = firstNonNull(sc.get("runAsUser"), podSc.get("runAsUser"));
+        assertThat(uid).isNotNull();
+        assertThat(((Number) uid).intValue()).isPositive().isEqualTo(dockerfileUid());
+        assertThat(String.valueOf(get(sc, "capabilities", "drop"))).isEqualTo("[ALL]");
+        assertThat(String.valueOf(firstNonNull(get(sc, "seccompProfile", "type"), get(podSc, "seccompProfile", "type"))))
+                .isEqualTo("RuntimeDefault");
+        // the only writable place: an emptyDir at java.io.tmpdir
+        Map<String, Object> tmp = list(container, "volumeMounts").stream()
+                .filter(m -> "/tmp".equals(m.get("mountPath"))).findFirst().orElseThrow();
+        assertThat(list(podSpec, "volumes")).anySatisfy(v -> {
+            assertThat(v.get("name")).isEqualTo(tmp.get("name"));
+            assertThat(v).containsKey("emptyDir");
+        });
+        assertThat(map(map(container, "resources"), "limits")).containsKey("memory");
+        assertThat(map(map(container, "resources"), "requests")).containsKeys("cpu", "memory");
+    }
+
+    // ---- Azure: workload identity, KEDA ---------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void workloadIdentityOnServiceAccountAndPod(Rendering r) {
+        Map<String, Object> deployment = r.one("Deployment", "dataverse-sync");
+        String saName = str(podSpec(r), "serviceAccountName");
+        assertThat(saName).isNotBlank();
+        Map<String, Object> sa = r.one("ServiceAccount", saName);
+        assertThat(str(sa, "metadata", "annotations", WORKLOAD_IDENTITY_CLIENT_ID))
+                .matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+        assertThat(str(deployment, "spec", "template", "metadata", "labels", "azure.workload.identity/use")).isEqualTo("true");
+        assertThat(azure.getProperty("dataverse.auth.mode")).isEqualTo("workload-identity");
+        assertThat(azure.getProperty("sync.servicebus.credential-type")).isEqualTo("AZURE_IDENTITY");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void kedaScalesTheDeploymentOnTheOutboundQueue(Rendering r) {
+        List<Map<String, Object>> scaledObjects = r.ofKind("ScaledObject");
+        assertThat(scaledObjects).hasSize(1);
+        Map<String, Object> so = scaledObjects.get(0);
+        assertThat(str(so, "spec", "scaleTargetRef", "name")).isEqualTo("dataverse-sync");
+        assertThat(map(r.one("Deployment", "dataverse-sync"), "spec"))
+                .as("replicas are owned by KEDA, not the Deployment").doesNotContainKey("replicas");
+        int min = num(so, "spec", "minReplicaCount");
+        int max = num(so, "spec", "maxReplicaCount");
+        assertThat(min).as("minReplicaCount (the ack queue and scheduled retries need a consumer)").isGreaterThanOrEqualTo(1);
+        assertThat(max).isGreaterThanOrEqualTo(min).isLessThanOrEqualTo(50);
+
+        Map<String, Object> trigger = list(so, "spec", "triggers").get(0);
+        assertThat(trigger.get("type")).isEqualTo("azure-servicebus");
+        assertThat(str(trigger, "metadata", "queueName")).isEqualTo(app.getProperty("sync.queue.outbound"));
+        Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
+        assertThat(str(auth, "spec", "podIdentity", "provider")).isEqualTo("azure-workload");
+
+        Map<String, Object> pdb = r.one("PodDisruptionBudget", "dataverse-sync");
+        assertThat(map(pdb, "spec", "selector", "matchLabels")).isNotEmpty();
+        assertThat(map(r.one("Deployment", "dataverse-sync"), "spec", "template", "metadata", "labels"))
+                .containsAllEntriesOf(map(pdb, "spec", "selector", "matchLabels"));
+    }
+
+    // ---- alerts ---------------------------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void alertRulesUseMetricNamesTheAppEmits(Rendering r) {
+        Set<String> emitted = emittedSyncMetricNames();
+        assertThat(emitted).contains("dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket");
+
+        List<Map<String, Object>> rules = r.ofKind("PrometheusRule").stream()
+                .flatMap(pr -> list(pr, "spec", "groups").stream())
+                .flatMap(g -> list(g, "rules").stream()).toList();
+        Map<String, String> alerts = rules.stream().filter(rule -> rule.get("alert") != null)
+                .collect(Collectors.toMap(rule -> str(rule, "alert"), rule -> str(rule, "expr")));
+        assertThat(alerts).hasSizeGreaterThanOrEqualTo(3);
+
+        Matcher m = Pattern.compile("\\bdataverse_sync_[a-z0-9_]+").matcher(String.join("\n", alerts.values()));
+        Set<String> referenced = new LinkedHashSet<>();
+        while (m.find()) {
+            referenced.add(m.group());
+        }
+        assertThat(referenced).contains("dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket");
+        assertThat(emitted).as("metric names in alert expressions").containsAll(referenced);
+
+        assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
+                .contains("outcome=\"dead_lettered\"").contains("> 0.01"));
+        assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
+                .contains("azure_servicebus_deadlettered_messages").contains("> 10"));
+        assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
+                .contains("histogram_quantile(0.95").containsPattern("> \\d+\\s*$"));
+    }
+
+    // ---- secrets --------------------------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderings")
+    void noSecretsInAnyManifest(Rendering r) throws IOException {
+        assertThat(r.ofKind("Secret")).isEmpty();
+        Pattern secretName = Pattern.compile("(?i).*(secret|password|passwd|api[-_.]?key|token|connection[-_.]?string|sas).*");
+        Map<String, String> values = new LinkedHashMap<>(env(container(r)));
+        Map<String, Object> settings = r.ofKind("ConfigMap").stream()
+                .filter(cm -> str(cm, "metadata", "name").startsWith("dataverse-sync-settings")).findFirst().orElseThrow();
+        map(settings, "data").forEach((k, v) -> values.put(k, String.valueOf(v)));
+        assertThat(values).isNotEmpty();
+        values.forEach((k, v) -> assertThat(secretName.matcher(k).matches() && !v.isBlank())
+                .as("secret-looking setting %s has a literal value", k).isFalse());
+
+        String all = dump(r);
+        assertThat(all).doesNotContainPattern("(?i)SharedAccessKey\\s*=")
+                .doesNotContainPattern("(?i)AccountKey\\s*=")
+                .doesNotContain("-----BEGIN")
+                .doesNotContain(app.getProperty("dataverse.auth.client-secret"))
+                .doesNotContain(app.getProperty("target.api-key"));
+        assertThat(all).doesNotContainPattern("(?i)client[-_]?secret\\s*[:=]\\s*\\S");
+    }
+
+    // ---- overlays (kustomize only) --------------------------------------------------------------------------
+
+    @Test
+    void overlaysSetNamespaceImageAzureNamesAndIdentities() throws Exception {
+        Optional<Path> kubectl = kubectl();
+        assumeTrue(kubectl.isPresent(), "kubectl is not on the PATH: overlays not built (CI installs it, see k8s/README.md)");
+        for (String env : ENVIRONMENTS) {
+            List<Map<String, Object>> objects = kustomize(kubectl.get(), ROOT.resolve("k8s/overlays/" + env));
+            Rendering r = new Rendering(env, objects, true);
+            List<Map<String, Object>> namespaces = r.ofKind("Namespace");
+            assertThat(namespaces).as(env + " namespace").hasSize(1);
+            String ns = str(namespaces.get(0), "metadata", "name");
+            objects.stream().filter(o -> !"Namespace".equals(o.get("kind")))
+                    .forEach(o -> assertThat(str(o, "metadata", "namespace")).as("namespace of %s", o.get("kind")).isEqualTo(ns));
+
+            String image = str(container(r), "image");
+            assertThat(image).as(env + " image").matches(".+/dataverse-sync:[^:]+").doesNotEndWith(":latest");
+
+            Map<String, String> settings = new LinkedHashMap<>();
+            map(r.ofKind("ConfigMap").stream().filter(cm -> str(cm, "metadata", "name").startsWith("dataverse-sync-settings"))
+                    .findFirst().orElseThrow(), "data").forEach((k, v) -> settings.put(k, String.valueOf(v)));
+            assertThat(settings.values()).as(env + " settings still hold placeholders").noneMatch(v -> v.contains("REPLACE-ME"));
+            String sbNamespace = settings.get("SYNC_SERVICEBUS_NAMESPACE");
+            assertThat(sbNamespace).endsWith(".servicebus.windows.net");
+            assertThat(settings.get("DATAVERSE_URL")).matches("https://[a-z0-9-]+\\.crm\\d*\\.dynamics\\.com");
+            // every placeholder of application-azure.properties that names an env var is provided
+            Matcher placeholders = Pattern.compile("<set ([A-Z0-9_]+)>").matcher(Files.readString(ROOT.resolve("application-azure.properties")));
+            while (placeholders.find()) {
+                assertThat(settings).as(env + " provides " + placeholders.group(1)).containsKey(placeholders.group(1));
+            }
+
+            Map<String, Object> trigger = list(r.ofKind("ScaledObject").get(0), "spec", "triggers").get(0);
+            assertThat(str(trigger, "metadata", "namespace") + ".servicebus.windows.net")
+                    .as(env + ": KEDA reads the namespace the app uses").isEqualTo(sbNamespace);
+            String saClientId = str(r.one("ServiceAccount", "dataverse-sync"), "metadata", "annotations", WORKLOAD_IDENTITY_CLIENT_ID);
+            assertThat(saClientId).isNotEqualTo(PLACEHOLDER_GUID);
+            Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
+            assertThat(str(auth, "spec", "podIdentity", "identityId")).isNotEqualTo(PLACEHOLDER_GUID);
+        }
+    }
+
+    // ---- Dockerfile -----------------------------------------------------------------------------------------
+
+    @Test
+    void dockerfileRunsTheThinJarAsNonRootWithDependenciesInTheirOwnLayer() throws IOException {
+        String finalName = pomFinalName();
+        List<String> runtime = dockerfileRuntimeStage();
+        assertThat(runtime.get(0)).as("runtime base image").containsIgnoringCase("jre");
+
+        List<String> users = runtime.stream().filter(l -> l.startsWith("USER ")).toList();
+        assertThat(users).isNotEmpty();
+        String user = users.get(users.size() - 1).substring(5).trim().split(":")[0];
+        assertThat(user).isNotIn("0", "root");
+
+        int serverPort = Integer.parseInt(resolve(app, "camel.server.port"));
+        assertThat(runtime).anySatisfy(l -> assertThat(l).matches("EXPOSE .*\\b" + serverPort + "\\b.*"));
+
+        int libCopy = indexOf(runtime, l -> l.startsWith("COPY") && l.contains("target/lib"));
+        int jarCopy = indexOf(runtime, l -> l.startsWith("COPY") && l.contains("target/" + finalName + ".jar"));
+        assertThat(libCopy).as("COPY target/lib").isNotNegative();
+        assertThat(jarCopy).as("COPY target/%s.jar", finalName).isGreaterThan(libCopy);
+
+        String entrypoint = runtime.stream().filter(l -> l.startsWith("ENTRYPOINT")).reduce((a, b) -> b).orElseThrow();
+        assertThat(entrypoint).contains("\"-jar\"").containsPattern("\"[^\"]*/?" + Pattern.quote(finalName) + "\\.jar\"");
+        String workdir = runtime.stream().filter(l -> l.startsWith("WORKDIR")).reduce((a, b) -> b).orElseThrow();
+        assertThat(runtime.get(libCopy)).contains(workdir.substring(7).trim() + "/lib");
+
+        String env = runtime.stream().filter(l -> l.startsWith("ENV")).collect(Collectors.joining("\n"));
+        assertThat(env).contains("MaxRAMPercentage").contains("-Djava.io.tmpdir=/tmp")
+                .as("the image's default stays the local mode: the profile is set by k8s").doesNotContain("CAMEL_MAIN_PROFILE");
+        assertThat(Files.readString(ROOT.resolve(".dockerignore"))).contains("target").contains("data");
+
+        // the image carries the service module alone: no emulator, demo or benchmark module is copied into it
+        assertThat(runtime.stream().filter(l -> l.startsWith("COPY")))
+                .allSatisfy(l -> assertThat(l).contains("/service/target/").doesNotContain("emulators").doesNotContain("demo")
+                        .doesNotContain("bench"));
+    }
+
+    // ==== helpers ===========================================================================================
+
+    static Set<String> emittedSyncMetricNames() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        SyncMetrics metrics = new SyncMetrics(registry, Clock.fixed(Instant.ofEpochMilli(10_000), ZoneOffset.UTC));
+        for (String outcome : List.of("ok", "retried", "dead_lettered")) {
+            metrics.outcome("transform", outcome);
+        }
+        metrics.endToEnd(4_000L);
+        Set<String> names = new LinkedHashSet<>();
+        for (String line : registry.scrape().split("\n")) {
+            if (!line.startsWith("#") && line.startsWith("dataverse_sync_")) {
+                names.add(line.split("[{ ]", 2)[0]);
+            }
+        }
+        registry.close();
+        return names;
+    }
+
+    static Optional<Path> kubectl() {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return Optional.empty();
+        }
+        return Stream.of(path.split(File.pathSeparator)).map(p -> Paths.get(p, "kubectl"))
+                .filter(Files::isExecutable).findFirst();
+    }
+
+    static List<Map<String, Object>> kustomize(Path kubectl, Path dir) throws Exception {
+        Path out = Files.createTempFile("kustomize", ".yaml");
+        Path err = Files.createTempFile("kustomize", ".err");
+        try {
+            Process p = new ProcessBuilder(kubectl.toString(), "kustomize", dir.toString())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("kubectl kustomize %s finished", dir).isTrue();
+            assertThat(p.exitValue()).as("kubectl kustomize %s: %s", dir, Files.readString(err)).isZero();
+            return loadAll(Files.readString(out));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** The base without kubectl: resources, bases and configMapGenerators (files, literals); no patches. */
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> readKustomization(Path dir) throws IOException {
+        Map<String, Object> k = (Map<String, Object>) loadAll(read(dir.resolve("kustomization.yaml"))).get(0);
+        List<Map<String, Object>> objects = new ArrayList<>();
+        for (String key : List.of("bases", "resources")) {
+            for (Object entry : (List<Object>) k.getOrDefault(key, List.of())) {
+                Path p = dir.resolve(String.valueOf(entry)).normalize();
+                objects.addAll(Files.isDirectory(p) ? readKustomization(p) : loadAll(read(p)));
+            }
+        }
+        for (Map<String, Object> gen : (List<Map<String, Object>>) k.getOrDefault("configMapGenerator", List.of())) {
+            Map<String, Object> data = new LinkedHashMap<>();
+            for (Object f : (List<Object>) gen.getOrDefault("files", List.of())) {
+                String[] kv = String.valueOf(f).split("=", 2);
+                String file = kv.length == 2 ? kv[1] : kv[0];
+                data.put(kv.length == 2 ? kv[0] : Paths.get(file).getFileName().toString(), read(dir.resolve(file)));
+            }
+            for (Object l : (List<Object>) gen.getOrDefault("literals", List.of())) {
+                String[] kv = String.valueOf(l).split("=", 2);
+                data.put(kv[0], kv[1]);
+            }
+            Map<String, Object> cm = new LinkedHashMap<>();
+            cm.put("apiVersion", "v1");
+            cm.put("kind", "ConfigMap");
+            cm.put("metadata", new LinkedHashMap<>(Map.of("name", gen.get("name"))));
+            cm.put("data", data);
+            objects.add(cm);
+        }
+        return objects;
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> loadAll(String yaml) {
+        List<Map<String, Object>> docs = new ArrayList<>();
+        for (Object doc : new Load(LoadSettings.builder().build()).loadAllFromString(yaml)) {
+            if (doc != null) {
+                docs.add((Map<String, Object>) doc);
+            }
+        }
+        return docs;
+    }
+
+    static String dump(Rendering r) {
+        return r.objects().stream().map(String::valueOf).collect(Collectors.joining("\n"));
+    }
+
+    static Map<String, Object> podSpec(Rendering r) {
+        return map(r.one("Deployment", "dataverse-sync"), "spec", "template", "spec");
+    }
+
+    static Map<String, Object> container(Rendering r) {
+        List<Map<String, Object>> containers = list(podSpec(r), "containers");
+        return containers.stream().filter(c -> "dataverse-sync".equals(c.get("name"))).findFirst().orElseThrow();
+    }
+
+    static Map<String, String> env(Map<String, Object> container) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (Map<String, Object> e : list(container, "env")) {
+            if (e.get("value") != null) {
+                env.put(str(e, "name"), String.valueOf(e.get("value")));
+            }
+        }
+        return env;
+    }
+
+    static String probePath(Map<String, Object> container, String probe) {
+        String path = str(container, probe, "httpGet", "path");
+        assertThat(path).as(probe).isNotNull();
+        return path;
+    }
+
+    @SuppressWarnings("unchecked")
+    static int preStopSleepSeconds(Map<String, Object> container) {
+        Object sleep = get(container, "lifecycle", "preStop", "sleep", "seconds");
+        if (sleep != null) {
+            return ((Number) sleep).intValue();
+        }
+        List<Object> command = (List<Object>) get(container, "lifecycle", "preStop", "exec", "command");
+        assertThat(command).as("preStop sleep").isNotNull();
+        Matcher m = Pattern.compile("sleep\\s+(\\d+)").matcher(command.stream().map(String::valueOf).collect(Collectors.joining(" ")));
+        assertThat(m.find()).as("preStop sleeps: %s", command).isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
+    static int dockerfileUid() throws IOException {
+        List<String> runtime = dockerfileRuntimeStage();
+        String user = runtime.stream().filter(l -> l.startsWith("USER ")).reduce((a, b) -> b).orElseThrow();
+        String uid = user.substring(5).trim().split(":")[0];
+        assertThat(uid).as("numeric USER in the Dockerfile (needed for runAsNonRoot checks)").matches("\\d+");
+        return Integer.parseInt(uid);
+    }
+
+    /** Instructions of the last stage, continuation lines joined, comments dropped. */
+    static List<String> dockerfileRuntimeStage() throws IOException {
+        List<String> instructions = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        for (String raw : Files.readAllLines(ROOT.resolve("Dockerfile"))) {
+            String line = raw.strip();
+            if (line.startsWith("#") || (line.isEmpty() && current.isEmpty())) {
+                continue;
+            }
+            boolean continues = line.endsWith("\\");
+            current.append(continues ? line.substring(0, line.length() - 1) : line).append(' ');
+            if (!continues) {
+                instructions.add(current.toString().strip());
+                current.setLength(0);
+            }
+        }
+        int lastFrom = -1;
+        for (int i = 0; i < instructions.size(); i++) {
+            if (instructions.get(i).toUpperCase().startsWith("FROM ")) {
+                lastFrom = i;
+            }
+        }
+        assertThat(lastFrom).as("multi-stage Dockerfile").isGreaterThan(0);
+        return instructions.subList(lastFrom, instructions.size());
+    }
+
+    static String pomFinalName() throws IOException {
+        Matcher m = Pattern.compile("<finalName>([^<]+)</finalName>").matcher(Files.readString(ROOT.resolve("service/pom.xml")));
+        assertThat(m.find()).as("service/pom.xml finalName").isTrue();
+        return m.group(1).trim();
+    }
+
+    static int indexOf(List<String> lines, java.util.function.Predicate<String> p) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (p.test(lines.get(i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    static Properties properties(Path file) throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(file); Reader reader = new java.io.InputStreamReader(in, StandardCharsets.UTF_8)) {
+            p.load(reader);
+        }
+        return p;
+    }
+
+    static String prop(Properties p, String... keys) {
+        for (String key : keys) {
+            if (p.getProperty(key) != null) {
+                return p.getProperty(key).trim();
+            }
+        }
+        return null;
+    }
+
+    /** A property with {{...}} placeholders resolved against the same file. */
+    static String resolve(Properties p, String key) {
+        String value = p.getProperty(key);
+        assertThat(value).as(key).isNotNull();
+        Matcher m = Pattern.compile("\\{\\{([^}]+)}}").matcher(value.trim());
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(sb, Matcher.quoteReplacement(resolve(p, m.group(1))));
+        }
+        m.appendTail(sb);
+        return sb.toString();
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static String stripSlash(String s) {
+        return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    @SafeVarargs
+    static <T> T firstNonNull(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Object get(Object node, String... path) {
+        Object current = node;
+        for (String key : path) {
+            if (!(current instanceof Map)) {
+                return null;
+            }
+            current = ((Map<String, Object>) current).get(key);
+        }
+        return current;
+    }
+
+    static String str(Object node, String... path) {
+        Object v = get(node, path);
+        return v == null ? null : String.valueOf(v);
+    }
+
+    static int num(Object node, String... path) {
+        Object v = get(node, path);
+        assertThat(v).as(String.join(".", path)).isInstanceOf(Number.class);
+        return ((Number) v).intValue();
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object node, String... path) {
+        Object v = get(node, path);
+        return v instanceof Map ? (Map<String, Object>) v : Map.of();
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> list(Object node, String... path) {
+        Object v = get(node, path);
+        return v instanceof List ? (List<Map<String, Object>>) v : List.of();
+    }
+}
