@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.List;
 
 import io.dataversesync.emulator.RecordedRequest;
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import io.dataversesync.transport.ArtemisTransport;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.AdviceWith;

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,7 +38,8 @@ import java.util.regex.Pattern;
 /**
  * Dataverse Web API v9.2 stand-in, with an Entra ID client-credentials token endpoint. Follows Microsoft's
  * documented status codes, headers and OData shapes for the subset it supports: single-row GET/PATCH/POST/DELETE,
- * collection GET with $select, $top and the {@code Microsoft.Dynamics.CRM.In} filter, and {@code $batch}.
+ * collection GET with $select, $top, the {@code Microsoft.Dynamics.CRM.In} filter and server-driven paging
+ * ({@code Prefer: odata.maxpagesize}, {@code @odata.nextLink}; see {@link ServerDrivenPaging}), and {@code $batch}.
  * Service protection limits (request budget over a sliding window, concurrent requests) are enforced per caller.
  */
 public final class DataverseEmulator extends EmulatorServer {
@@ -56,6 +58,7 @@ public final class DataverseEmulator extends EmulatorServer {
     static final String CODE_CONCURRENCY_LIMIT = "0x80072326";
     static final String CODE_UNEXPECTED = "0x80040216";
     static final String CODE_INVALID_ARGUMENT = "0x80040203";
+    static final String CODE_QUERY_NOT_SUPPORTED = "0x80060888";
 
     private static final Pattern GUID = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
@@ -493,7 +496,7 @@ public final class DataverseEmulator extends EmulatorServer {
         String key = resource.group(2);
         if (key == null) {
             return switch (method) {
-                case "GET" -> queryRows(table, query);
+                case "GET" -> queryRows(table, query, request);
                 case "POST" -> create(table, request, query);
                 default -> throw new ApiError(405, CODE_BAD_SEGMENT,
                         "The requested resource does not support http method '" + method + "'.");
@@ -546,32 +549,76 @@ public final class DataverseEmulator extends EmulatorServer {
         return json(200, body).header("ETag", etag(row));
     }
 
-    private Response queryRows(Table table, Map<String, String> query) throws ApiError {
-        rejectUnsupportedOptions(query, Set.of("$select", "$filter", "$top"));
+    /**
+     * A page of the matching rows in primary key order (Dataverse's order when the query has no $orderby), so that
+     * paging is deterministic. With {@code Prefer: odata.maxpagesize} the page size is the client's and $top is
+     * ignored ("If you include both, $top is ignored": the "Page results" doc cited on {@link ServerDrivenPaging});
+     * with $top alone the answer holds at most $top rows and no next link; otherwise a page holds up to 5,000 rows.
+     */
+    private Response queryRows(Table table, Map<String, String> query, Request request) throws ApiError {
+        if (query.containsKey("$skip")) {
+            // Dataverse pages with $skiptoken only: "Dataverse doesn't support the $skip query option"
+            throw new ApiError(400, CODE_QUERY_NOT_SUPPORTED, "The query parameter $skip is not supported");
+        }
+        rejectUnsupportedOptions(query, Set.of("$select", "$filter", "$top", ServerDrivenPaging.SKIP_TOKEN));
         List<String> select = parseSelect(query);
-        int top = Integer.MAX_VALUE;
-        if (query.containsKey("$top")) {
-            try {
-                top = Integer.parseInt(query.get("$top").trim());
-            } catch (NumberFormatException e) {
-                top = -1;
-            }
-            if (top < 0) {
-                throw new ApiError(400, CODE_BAD_SEGMENT, "Invalid value '" + query.get("$top") + "' for $top query option.");
-            }
+        OptionalInt preferredPageSize = ServerDrivenPaging.requestedPageSize(request.header("prefer"));
+        int pageSize = preferredPageSize.orElse(ServerDrivenPaging.MAX_PAGE_SIZE);
+        boolean clientLimited = preferredPageSize.isEmpty() && query.containsKey("$top");
+        if (clientLimited) {
+            pageSize = Math.min(parseTop(query.get("$top")), ServerDrivenPaging.MAX_PAGE_SIZE);
         }
-        List<ObjectNode> matches;
         String filter = query.get("$filter");
-        if (filter == null) {
-            matches = sortedRows(table);
-        } else {
-            matches = inFilter(table, filter);
-        }
+        List<ObjectNode> matches = filter == null ? sortedRows(table) : inFilter(table, filter);
+        String after = query.containsKey(ServerDrivenPaging.SKIP_TOKEN)
+                ? lastKeyOf(query.get(ServerDrivenPaging.SKIP_TOKEN)) : null;
+
         ObjectNode body = JSON.createObjectNode();
         body.put("@odata.context", context(table, select));
         ArrayNode value = body.putArray("value");
-        matches.stream().limit(top).forEach(row -> value.add(project(table, row, select)));
-        return json(200, body);
+        String lastServed = null;
+        boolean more = false;
+        for (ObjectNode row : matches) {
+            String key = row.path(table.primaryIdColumn()).asText();
+            if (after != null && key.compareTo(after) <= 0) {
+                continue;
+            }
+            if (value.size() == pageSize) {
+                more = true;
+                break;
+            }
+            value.add(project(table, row, select));
+            lastServed = key;
+        }
+        if (more && !clientLimited) {
+            body.put("@odata.nextLink", ServerDrivenPaging.nextLink(baseUrl() + API_ROOT + table.entitySet(),
+                    request.rawQuery(), ServerDrivenPaging.skipToken(lastServed)));
+        }
+        Response response = json(200, body);
+        preferredPageSize.ifPresent(size -> response.header("Preference-Applied", "odata.maxpagesize=" + size));
+        return response;
+    }
+
+    private static int parseTop(String text) throws ApiError {
+        int top;
+        try {
+            top = Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            top = -1;
+        }
+        if (top < 0) {
+            throw new ApiError(400, CODE_BAD_SEGMENT, "Invalid value '" + text + "' for $top query option.");
+        }
+        return top;
+    }
+
+    private static String lastKeyOf(String skipToken) throws ApiError {
+        try {
+            return ServerDrivenPaging.lastKey(skipToken);
+        } catch (IllegalArgumentException e) {
+            throw new ApiError(400, CODE_QUERY_NOT_SUPPORTED, "The $skiptoken value '" + skipToken
+                    + "' is not valid: use the @odata.nextLink URL exactly as returned.");
+        }
     }
 
     /** Only {@code Microsoft.Dynamics.CRM.In(PropertyName='col',PropertyValues=['a','b'])} is supported. */

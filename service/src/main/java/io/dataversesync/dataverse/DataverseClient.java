@@ -246,9 +246,4 @@ public class DataverseClient {
         }
         return best;
     }
-
-    /** Exposed for callers that need to know the configured users (health, metrics). */
-    public List<String> userNames() {
-        return users.stream().map(DataverseUser::name).toList();
-    }
 }

@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.sync.EntityCatalog;
 import io.dataversesync.sync.EntitySettings;
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import org.apache.camel.Exchange;
 
 /**

@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import org.apache.camel.Exchange;
 
 /**
@@ -57,23 +57,27 @@ public class SyncPolicy {
 
     public RetrySettings settingsFor(String routeId) {
         return new RetrySettings(
-                Integer.parseInt(setting(routeId, "max-retries", "5")),
-                Duration.ofMillis(Long.parseLong(setting(routeId, "base-delay-ms", "1000"))),
-                Double.parseDouble(setting(routeId, "multiplier", "2.0")),
-                Duration.ofMillis(Long.parseLong(setting(routeId, "max-delay-ms", "300000"))),
-                Double.parseDouble(setting(routeId, "jitter", "0.2")));
+                Integer.parseInt(setting(routeId, "max-retries")),
+                Duration.ofMillis(Long.parseLong(setting(routeId, "base-delay-ms"))),
+                Double.parseDouble(setting(routeId, "multiplier")),
+                Duration.ofMillis(Long.parseLong(setting(routeId, "max-delay-ms"))),
+                Double.parseDouble(setting(routeId, "jitter")));
     }
 
-    private String setting(String routeId, String key, String fallback) {
+    /** The route's own setting, else the shared one; application.properties holds every shared default. */
+    private String setting(String routeId, String key) {
         String v = routeId == null ? null : property.apply("sync.policy." + routeId + "." + key);
         if (v == null || v.isBlank()) {
             v = property.apply("sync.policy." + key);
         }
-        return v == null || v.isBlank() ? fallback : v.trim();
+        if (v == null || v.isBlank()) {
+            throw new IllegalStateException("missing required property sync.policy." + key);
+        }
+        return v.trim();
     }
 
     private static String describe(Exchange exchange, Classification verdict, int retryCount) {
-        String d = "hop=" + exchange.getProperty(SyncProperties.HOP, "consume", String.class)
+        String d = "hop=" + SyncProperties.hopName(exchange.getProperty(SyncProperties.HOP, String.class))
                 + "; retryCount=" + retryCount
                 + "; correlationId=" + exchange.getProperty(SyncProperties.CORRELATION_ID, String.class)
                 + "; failure=" + verdict.reason() + " (" + verdict.kind().name().toLowerCase() + ")"

@@ -1,5 +1,6 @@
 package io.dataversesync.sync;
 
+import io.dataversesync.exchange.SyncProperties;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

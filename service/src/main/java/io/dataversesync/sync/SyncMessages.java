@@ -1,5 +1,6 @@
 package io.dataversesync.sync;
 
+import io.dataversesync.exchange.SyncProperties;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

@@ -3,14 +3,20 @@ package io.dataversesync.sync;
 import java.time.Clock;
 import java.time.Duration;
 
+import io.dataversesync.exchange.SyncProperties;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /**
  * The sync's own meters, next to Camel's route metrics on /observe/metrics:
- * dataverse_sync_messages_total{hop, outcome=ok|retried|dead_lettered} and
- * dataverse_sync_end_to_end_seconds (notification sent until write-back done; histogram for SLA alerts).
+ * <ul>
+ * <li>dataverse_sync_consumed_total{queue, outcome=delivered|retried|dead_lettered|skipped}: exactly one count per
+ * consumed message, what the error-rate alert divides (k8s/base/prometheusrule.yaml);</li>
+ * <li>dataverse_sync_messages_total{hop, outcome=ok|retried|dead_lettered|superseded|unchanged}: per hop, where
+ * messages fail or are skipped (a message passes several hops, so these do not add up per message);</li>
+ * <li>dataverse_sync_end_to_end_seconds (notification sent until write-back done; histogram for SLA alerts).</li>
+ * </ul>
  */
 public class SyncMetrics {
     private final MeterRegistry registry;
@@ -31,10 +37,21 @@ public class SyncMetrics {
                 .register(registry);
     }
 
+    /** One count per consumed message: delivered, retried, dead_lettered or skipped. */
+    public void consumed(String queue, String outcome) {
+        Counter.builder("dataverse.sync.consumed")
+                .description("Consumed messages by how their handling ended: one count per message")
+                .tag("queue", queue == null ? "unknown" : queue)
+                .tag("outcome", outcome)
+                .register(registry)
+                .increment();
+    }
+
+    /** @param hop the hop's route id (syncHop) or name; null = the consumer itself, before any hop */
     public void outcome(String hop, String outcome) {
         Counter.builder("dataverse.sync.messages")
                 .description("Messages per hop and outcome")
-                .tag("hop", hop == null ? "consume" : hop)
+                .tag("hop", SyncProperties.hopName(hop))
                 .tag("outcome", outcome)
                 .register(registry)
                 .increment();

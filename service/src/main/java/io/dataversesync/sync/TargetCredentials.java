@@ -35,9 +35,4 @@ public class TargetCredentials {
         }
         return "Bearer " + cached;
     }
-
-    /** After a 401 from the target the key may have been rotated: the next call resolves it again. */
-    public synchronized void forget() {
-        cached = null;
-    }
 }

@@ -1,6 +1,6 @@
 package io.dataversesync.telemetry;
 
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import org.apache.camel.AsyncCallback;

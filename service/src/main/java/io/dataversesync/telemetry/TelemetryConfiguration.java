@@ -7,7 +7,7 @@ import org.apache.camel.Configuration;
 /**
  * Tracing, only when {@code camel.opentelemetry2.enabled=true} (the azure profile; off in the local default, where
  * the environment variable CAMEL_OPENTELEMETRY2_ENABLED=true turns it on). Found by Camel Main's package scan of
- * io.dataversesync (no registration needed in SyncConfiguration).
+ * io.dataversesync (no registration needed in SyncBeans).
  * <p>
  * camel-opentelemetry2 4.17 is initialised by Camel Main before configuration classes run; it takes the
  * OpenTelemetry Tracer and ContextPropagators from the registry if there is exactly one of each, else from

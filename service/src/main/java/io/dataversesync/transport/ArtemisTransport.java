@@ -2,7 +2,7 @@ package io.dataversesync.transport;
 
 import java.time.Clock;
 
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 
@@ -71,8 +71,4 @@ public class ArtemisTransport implements Transport {
         return m;
     }
 
-    @Override
-    public String name() {
-        return "artemis";
-    }
 }

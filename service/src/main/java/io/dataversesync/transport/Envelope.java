@@ -2,7 +2,7 @@ package io.dataversesync.transport;
 
 import java.util.UUID;
 
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import org.apache.camel.Exchange;
 import org.slf4j.MDC;
 

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import com.azure.messaging.servicebus.ServiceBusMessage;
 import com.azure.messaging.servicebus.ServiceBusSenderClient;
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -259,10 +259,6 @@ public class ServiceBusTransport implements Transport {
         return s;
     }
 
-    @Override
-    public String name() {
-        return "servicebus";
-    }
 
     /** One ServiceBusSenderClient per queue, built by camel-azure-servicebus' client factory from the endpoint options. */
     static final class CamelSenders extends ServiceSupport implements Sender {

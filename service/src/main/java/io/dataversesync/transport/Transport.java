@@ -5,8 +5,8 @@ import org.apache.camel.Exchange;
 /**
  * The one small place where the local broker (Artemis over JMS) and Azure Service Bus differ: how a message's
  * envelope (correlation id, RetryCount, scheduled time, ordering key, dead-letter reason) maps to transport
- * headers. Routes and the retry policy only see exchange properties; the endpoints themselves are properties
- * (sync.endpoint.*) set per profile.
+ * headers. Routes and the retry policy only see exchange properties; the sends themselves are the routes of
+ * routes/transport/NAME.camel.yaml (sync.transport picks one).
  */
 public interface Transport {
     /** Reads correlation id, RetryCount and first-request time of the received message into exchange properties. */
@@ -18,9 +18,14 @@ public interface Transport {
     /** Headers for a new message that continues this journey (the acknowledgement). */
     void prepareFollowUp(Exchange exchange);
 
+    /**
+     * A new change notification (body = the notification JSON): the correlation id, requested-at and the row (for
+     * ordering) come from the exchange properties, as for a follow-up.
+     */
+    default void prepareNotification(Exchange exchange) {
+        prepareFollowUp(exchange);
+    }
+
     /** Turns the exchange into the dead letter: original body, reason and description. */
     void prepareDeadLetter(Exchange exchange);
-
-    /** A name for logs and health: artemis or servicebus. */
-    String name();
 }

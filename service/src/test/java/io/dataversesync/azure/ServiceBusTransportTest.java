@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import com.azure.messaging.servicebus.ServiceBusMessage;
-import io.dataversesync.sync.SyncProperties;
+import io.dataversesync.exchange.SyncProperties;
 import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.ServiceBusTransport.DeadLetterRequested;
 import org.apache.camel.CamelContext;

@@ -186,6 +186,8 @@ class KubernetesManifestsTest {
             files.filter(f -> f.getFileName().toString().endsWith(".camel.yaml")).sorted()
                     .forEach(f -> expected.put(routesDir + "/" + f.getFileName(), read(f)));
         }
+        // the azure profile's transport steps (sync.transport = servicebus)
+        expected.put(routesDir + "/transport/servicebus.camel.yaml", read(ROOT.resolve("routes/transport/servicebus.camel.yaml")));
         try (Stream<Path> files = Files.list(ROOT.resolve("routes/mappings"))) {
             files.filter(f -> f.getFileName().toString().endsWith(".jsonata")).sorted()
                     .forEach(f -> expected.put(mappingsDir + "/" + f.getFileName(), read(f)));
@@ -211,7 +213,7 @@ class KubernetesManifestsTest {
         assertThat(ROOT.resolve("application-" + env.get("CAMEL_MAIN_PROFILE") + ".properties")).exists();
         String log4j = env.get("LOG4J_CONFIGURATION_FILE");
         assertThat(log4j).isNotNull();
-        assertThat(ROOT.resolve("src/main/resources/" + log4j.replaceFirst("^classpath:", ""))).exists();
+        assertThat(ROOT.resolve("service/src/main/resources/" + log4j.replaceFirst("^classpath:", ""))).exists();
 
         int shutdownTimeout = Integer.parseInt(resolve(app, "camel.main.shutdown-timeout"));
         int preStopSleep = preStopSleepSeconds(container);
@@ -429,6 +431,9 @@ class KubernetesManifestsTest {
         SyncMetrics metrics = new SyncMetrics(registry, Clock.fixed(Instant.ofEpochMilli(10_000), ZoneOffset.UTC));
         for (String outcome : List.of("ok", "retried", "dead_lettered")) {
             metrics.outcome("transform", outcome);
+        }
+        for (String outcome : List.of("delivered", "retried", "dead_lettered", "skipped")) {
+            metrics.consumed("dataverse-outbound", outcome);
         }
         metrics.endToEnd(4_000L);
         Set<String> names = new LinkedHashSet<>();

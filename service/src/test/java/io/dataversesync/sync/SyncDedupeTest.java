@@ -1,5 +1,6 @@
 package io.dataversesync.sync;
 
+import io.dataversesync.exchange.SyncProperties;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.apache.camel.Exchange;

@@ -1,4 +1,4 @@
-package io.dataversesync.sync;
+package io.dataversesync.exchange;
 
 /**
  * Names of the exchange properties that carry one message's journey through the routes. Routes refer to
@@ -18,7 +18,10 @@ public final class SyncProperties {
     public static final String REQUESTED_AT = "syncRequestedAt";
     /** The body as received, re-sent unchanged in a retry copy. */
     public static final String ORIGINAL_BODY = "syncOriginalBody";
-    /** Name of the hop being executed, for metrics and dead-letter descriptions. */
+    /**
+     * The hop being executed, for metrics and dead-letter descriptions: the hop route's id (sync-enrich, ...), set
+     * once on entering it (routeConfiguration sync-hop); {@link #hopName} reports it without the prefix.
+     */
     public static final String HOP = "syncHop";
     public static final String ROW_DELETED = "syncRowDeleted";
     public static final String ROW_ETAG = "syncRowEtag";
@@ -38,6 +41,17 @@ public final class SyncProperties {
     public static final String FAILURE_REASON = "syncFailureReason";
     public static final String FAILURE_DESCRIPTION = "syncFailureDescription";
 
+    /** Prefix of the hop routes' ids (routes/outbound-sync.camel.yaml, routes/ack-writeback.camel.yaml). */
+    public static final String HOP_ROUTE_PREFIX = "sync-";
+
     private SyncProperties() {
+    }
+
+    /** The hop's name for people: sync-enrich -> enrich; no hop yet (the consumer itself) -> consume. */
+    public static String hopName(String hop) {
+        if (hop == null || hop.isBlank()) {
+            return "consume";
+        }
+        return hop.startsWith(HOP_ROUTE_PREFIX) ? hop.substring(HOP_ROUTE_PREFIX.length()) : hop;
     }
 }

@@ -1,0 +1,167 @@
+package io.dataversesync;
+
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dataversesync.dataverse.DataverseClient;
+import io.dataversesync.dataverse.DataverseHops;
+import io.dataversesync.dataverse.DataverseUsers;
+import io.dataversesync.dataverse.WriteBackColumns;
+import io.dataversesync.policy.ErrorClassifier;
+import io.dataversesync.policy.SyncPolicy;
+import io.dataversesync.sync.EntityCatalog;
+import io.dataversesync.sync.SyncDedupe;
+import io.dataversesync.sync.SyncMessages;
+import io.dataversesync.sync.SyncMetrics;
+import io.dataversesync.sync.TargetCredentials;
+import io.dataversesync.transport.ArtemisTransport;
+import io.dataversesync.transport.ServiceBusTransport;
+import io.dataversesync.transport.Transport;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.BindToRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.Configuration;
+import org.apache.camel.PropertyInject;
+
+/**
+ * Every bean the routes use, declared in one place: each {@code @BindToRegistry} method is one bean, named as the
+ * routes refer to it, and each setting comes from a property ({@code @PropertyInject} without a default: the one
+ * place that holds every default is application.properties, so a missing key fails at start-up instead of
+ * drifting). Java wiring is kept only where it must choose: the transport ({@code sync.transport}) and the
+ * Dataverse application users ({@link DataverseUsers}). The embedded broker is declared with the local transport
+ * ({@code io.dataversesync.broker.EmbeddedBrokerConfiguration}).
+ */
+@Configuration
+public class SyncBeans implements CamelContextAware {
+    private CamelContext context;
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.context = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return context;
+    }
+
+    @BindToRegistry
+    public Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @BindToRegistry
+    public ObjectMapper syncJson() {
+        return new ObjectMapper();
+    }
+
+    /** One registry for Camel's metrics and ours, so /observe/metrics shows both. */
+    @BindToRegistry
+    public MeterRegistry metricsRegistry() {
+        MeterRegistry existing = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        return existing != null ? existing : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    }
+
+    /** sync.entities and, per entity, sync.entity.NAME.* (read by key: the entity names are data). */
+    @BindToRegistry
+    public EntityCatalog entityCatalog() {
+        return EntityCatalog.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null));
+    }
+
+    @BindToRegistry
+    public SyncMessages syncMessages(ObjectMapper syncJson, EntityCatalog entityCatalog, Clock clock) {
+        return new SyncMessages(syncJson, entityCatalog, clock);
+    }
+
+    /** Settings per consumer route (sync.policy.ROUTE_ID.KEY) fall back to sync.policy.KEY. */
+    @BindToRegistry
+    public SyncPolicy syncPolicy(Clock clock) {
+        return new SyncPolicy(new ErrorClassifier(clock), key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), clock);
+    }
+
+    @BindToRegistry
+    public SyncMetrics syncMetrics(MeterRegistry metricsRegistry, Clock clock) {
+        return new SyncMetrics(metricsRegistry, clock);
+    }
+
+    /** How message envelopes map to the transport's headers; the transport's routes are routes/transport/NAME.camel.yaml. */
+    @BindToRegistry
+    public Transport syncTransport(@PropertyInject("sync.transport") String transport, Clock clock) {
+        return switch (transport.trim()) {
+            case "artemis" -> new ArtemisTransport(clock);
+            case "servicebus" -> new ServiceBusTransport(clock);
+            default -> throw new IllegalArgumentException("sync.transport must be artemis or servicebus, was " + transport);
+        };
+    }
+
+    @BindToRegistry
+    public TargetCredentials targetCredentials(@PropertyInject("target.api-key-cache-seconds") long cacheSeconds, Clock clock) {
+        return new TargetCredentials(context, "target.api-key", Duration.ofSeconds(cacheSeconds), clock);
+    }
+
+    @BindToRegistry
+    public SyncDedupe syncDedupe(@PropertyInject("sync.dedupe.enabled") boolean enabled,
+            @PropertyInject("sync.dedupe.clock-skew-ms") long clockSkewMs, @PropertyInject("sync.dedupe.max-rows") int maxRows) {
+        return new SyncDedupe(enabled, clockSkewMs, maxRows);
+    }
+
+    @BindToRegistry
+    public DataverseClient dataverseClient(@PropertyInject("dataverse.url") String url,
+            @PropertyInject("dataverse.timeout-ms") long timeoutMs,
+            @PropertyInject("dataverse.auth.mode") String mode,
+            @PropertyInject("dataverse.auth.scope") String scope,
+            @PropertyInject("dataverse.auth.token-url") String tokenUrl,
+            @PropertyInject("dataverse.auth.tenant-id") String tenantId,
+            @PropertyInject("dataverse.auth.client-id") String clientIds,
+            @PropertyInject("dataverse.auth.client-secret") String clientSecrets,
+            @PropertyInject("dataverse.limits.enabled") boolean pacing,
+            @PropertyInject("dataverse.limits.requests-per-window") int requestsPerWindow,
+            @PropertyInject("dataverse.limits.window-seconds") long windowSeconds,
+            @PropertyInject("dataverse.limits.headroom") double headroom,
+            @PropertyInject("dataverse.limits.max-concurrent") int maxConcurrent,
+            @PropertyInject("dataverse.limits.max-wait-ms") long maxWaitMs,
+            ObjectMapper syncJson, Clock clock, MeterRegistry metricsRegistry) {
+        HttpClient http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .build();
+        var users = DataverseUsers.create(new DataverseUsers.Settings(mode.trim(), scope.trim(), tokenUrl.trim(), tenantId,
+                clientIds, clientSecrets, pacing, requestsPerWindow, Duration.ofSeconds(windowSeconds), headroom, maxConcurrent,
+                Duration.ofMillis(maxWaitMs)), http, syncJson, clock, metricsRegistry);
+        return new DataverseClient(http, url.trim(), users, syncJson, Duration.ofMillis(timeoutMs), clock, metricsRegistry);
+    }
+
+    /** The enrich, write-back and mark-failed hops: coalesced reads (sync.coalesce.*), batched writes (sync.writeback.batch.*). */
+    @BindToRegistry
+    public DataverseHops dataverse(DataverseClient dataverseClient, EntityCatalog entityCatalog, ObjectMapper syncJson, Clock clock,
+            @PropertyInject("sync.writeback.target-id-column") String targetIdColumn,
+            @PropertyInject("sync.writeback.status-column") String statusColumn,
+            @PropertyInject("sync.writeback.synced-at-column") String syncedAtColumn,
+            @PropertyInject("sync.writeback.error-column") String errorColumn,
+            @PropertyInject("sync.writeback.error-max-length") int errorMaxLength,
+            @PropertyInject("sync.writeback.synced-hash-column") String syncedHashColumn,
+            @PropertyInject("sync.coalesce.enabled") boolean coalesce,
+            @PropertyInject("sync.coalesce.window-ms") long coalesceWindowMs,
+            @PropertyInject("sync.coalesce.max-rows") int coalesceMaxRows,
+            @PropertyInject("sync.writeback.batch.enabled") boolean batch,
+            @PropertyInject("sync.writeback.batch.window-ms") long batchWindowMs,
+            @PropertyInject("sync.writeback.batch.max-rows") int batchMaxRows,
+            @PropertyInject("dataverse.timeout-ms") long timeoutMs) {
+        WriteBackColumns columns = new WriteBackColumns(targetIdColumn.trim(), statusColumn.trim(), syncedAtColumn.trim(),
+                errorColumn.trim(), errorMaxLength, syncedHashColumn.trim());
+        // a batch waits for its answer at most two request timeouts (it may wait for pacing before it is sent)
+        Duration maxWait = Duration.ofMillis(timeoutMs * 2);
+        // threads owned by Camel: shut down with the context
+        var executors = context.getExecutorServiceManager();
+        return new DataverseHops(dataverseClient, entityCatalog, columns, syncJson, clock,
+                new DataverseHops.Batching(coalesce, Duration.ofMillis(coalesceWindowMs), coalesceMaxRows, maxWait),
+                new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), batchMaxRows, maxWait),
+                executors.newScheduledThreadPool(this, "dataverse-batch-timer", 1),
+                executors.newCachedThreadPool(this, "dataverse-batch"));
+    }
+}

@@ -1,0 +1,52 @@
+package io.dataversesync.broker;
+
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Configuration;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.component.jms.JmsComponent;
+
+/**
+ * The local default transport: the embedded, persistent Artemis broker and the JMS connection factory of the
+ * jms: endpoints (routes/transport/artemis.camel.yaml and the consumers). Started while Camel is configured, so the
+ * consumers find it up; stopped by Camel after the routes (services stop in reverse order of addition). Nothing
+ * happens outside the local mode (sync.local.enabled is false in the azure profile).
+ */
+@Configuration
+public class EmbeddedBrokerConfiguration implements CamelConfiguration {
+    @PropertyInject("sync.local.enabled")
+    private boolean local;
+    @PropertyInject("sync.local.broker.url")
+    private String url;
+    @PropertyInject("sync.local.broker.data-dir")
+    private String dataDir;
+    @PropertyInject("sync.queue.outbound")
+    private String outboundQueue;
+    @PropertyInject("sync.queue.ack")
+    private String ackQueue;
+    @PropertyInject("sync.local.broker.max-delivery-attempts")
+    private int maxDeliveryAttempts;
+    @PropertyInject("sync.local.broker.redelivery-delay-ms")
+    private long redeliveryDelayMs;
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        if (!local) {
+            return;
+        }
+        EmbeddedBroker broker = new EmbeddedBroker(java.nio.file.Path.of(dataDir.trim()), url.trim(),
+                java.util.List.of(outboundQueue.trim(), ackQueue.trim()), maxDeliveryAttempts, redeliveryDelayMs);
+        broker.start();
+        context.addService(broker, true, true);
+        context.getRegistry().bind("embeddedBroker", broker);
+        context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(broker));
+
+        ActiveMQConnectionFactory connectionFactory = new ActiveMQConnectionFactory(url.trim());
+        // no client-side prefetch: with message groups (per-row ordering) a prefetching consumer would take a
+        // whole backlog, and with it every row's group, leaving the other consumers idle
+        connectionFactory.setConsumerWindowSize(0);
+        context.getRegistry().bind("artemisConnectionFactory", connectionFactory);
+        context.getComponent("jms", JmsComponent.class).setConnectionFactory(connectionFactory);
+    }
+}
