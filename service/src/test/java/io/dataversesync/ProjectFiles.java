@@ -13,6 +13,15 @@ public final class ProjectFiles {
     private ProjectFiles() {
     }
 
+    /**
+     * sync.routes.location for tests that run the application: the repository's routes/ folder as a file: location.
+     * Not classpath:routes: Camel's scan of a classpath folder (target/classes) matches routes/*.camel.yaml in
+     * sub-folders too, so the transport's routes would load twice (docs/decisions.md, "Route file patterns").
+     */
+    public static String routesLocation() {
+        return "file:" + ROOT.resolve("routes");
+    }
+
     public static Path path(String relative) {
         return ROOT.resolve(relative);
     }

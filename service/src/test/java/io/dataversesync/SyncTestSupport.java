@@ -34,7 +34,8 @@ import org.junit.jupiter.api.BeforeEach;
  * (Surefire gives each class its own JVM).
  */
 @CamelMainTest(mainClass = Main.class, properties = {
-        "camel.server.port={{sys:test.port.http}}",
+        "sync.routes.location={{sys:test.routes.location}}",
+        "sync.http.port={{sys:test.port.http}}",
         "sync.local.dataverse-port={{sys:test.port.dataverse}}",
         "sync.local.target-port={{sys:test.port.target}}",
         "sync.local.broker.data-dir={{sys:test.broker.dir}}",
@@ -55,6 +56,8 @@ public abstract class SyncTestSupport {
     protected static final ObjectMapper JSON = new ObjectMapper();
 
     static {
+        // the repository's route files themselves, as the integration team edits them (see ProjectFiles)
+        System.setProperty("test.routes.location", ProjectFiles.routesLocation());
         System.setProperty("test.port.http", String.valueOf(freePort()));
         System.setProperty("test.port.dataverse", String.valueOf(freePort()));
         System.setProperty("test.port.target", String.valueOf(freePort()));

@@ -124,7 +124,7 @@ public final class SyncBenchmark {
     private static ObjectNode run(Scenario s, boolean efficient, int consumers, Path brokerDir, int runIndex) throws Exception {
         Main main = new Main(io.dataversesync.Main.class);
         Map<String, String> p = new LinkedHashMap<>();
-        p.put("camel.server.port", String.valueOf(freePort()));
+        p.put("sync.http.port", String.valueOf(freePort()));
         p.put("sync.local.dataverse-port", String.valueOf(freePort()));
         p.put("sync.local.target-port", String.valueOf(freePort()));
         p.put("sync.local.broker.data-dir", brokerDir.toString());

@@ -43,7 +43,7 @@ public final class EmulatorOptions {
             new Spec("seed", "20", "rows created in the first table at start, with account columns (0 = none)"),
             new Spec("dataverse-latency-ms", "0", "delay added to every Dataverse API answer"),
             new Spec("dataverse-error-rate", "0", "share (0..1) of Dataverse API requests answered with --dataverse-error-status"),
-            new Spec("dataverse-error-status", "503", "HTTP status of injected Dataverse errors (400..599; 429 carries the 429 body)"),
+            new Spec("dataverse-error-status", "503", "HTTP status of injected Dataverse errors (400..599)"),
             new Spec("target-latency-ms", "0", "delay added to every target API answer"),
             new Spec("target-error-rate", "0", "share (0..1) of target API requests answered with --target-error-status"),
             new Spec("target-error-status", "503", "HTTP status of injected target errors (400..599)"));

@@ -17,7 +17,6 @@ import org.apache.camel.component.azure.servicebus.CredentialType;
 import org.apache.camel.component.azure.servicebus.ServiceBusConfiguration;
 import org.apache.camel.component.azure.servicebus.ServiceBusEndpoint;
 import org.apache.camel.component.azure.servicebus.ServiceBusProducerOperationDefinition;
-import org.apache.camel.component.bean.BeanEndpoint;
 import org.apache.camel.main.Main;
 import org.apache.camel.spi.CamelTracingService;
 import org.apache.camel.spi.PropertiesFunction;
@@ -48,7 +47,8 @@ class AzureProfileTest {
         main = new Main(io.dataversesync.Main.class);
         main.configure().withProfile("azure"); // = CAMEL_MAIN_PROFILE=azure
         main.addOverrideProperty("camel.main.auto-startup", "false");
-        main.addOverrideProperty("camel.server.port", String.valueOf(freePort()));
+        main.addOverrideProperty("sync.http.port", String.valueOf(freePort()));
+        main.addOverrideProperty("sync.routes.location", io.dataversesync.ProjectFiles.routesLocation());
         main.addOverrideProperty("sync.servicebus.namespace", NAMESPACE);
         main.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");
         main.addOverrideProperty("target.url", "https://target.example.com");
@@ -123,16 +123,20 @@ class AzureProfileTest {
     }
 
     @Test
-    void sendersRetryAndDeadLetterEndpoints() {
-        assertThat(context.resolvePropertyPlaceholders("{{sync.endpoint.ack-send}}"))
-                .isEqualTo("bean:syncTransport?method=send(*, 'dataverse-ack')");
-        assertThat(context.resolvePropertyPlaceholders("{{sync.endpoint.outbound-send}}"))
-                .isEqualTo("bean:syncTransport?method=send(*, 'dataverse-outbound')");
-        assertThat(context.resolvePropertyPlaceholders("{{sync.endpoint.retry}}"))
-                .isEqualTo("bean:syncTransport?method=send(*, '${exchangeProperty.syncQueue}')");
-        assertThat(context.resolvePropertyPlaceholders("{{sync.endpoint.dead-letter}}"))
-                .isEqualTo("bean:syncTransport?method=deadLetterNatively");
-        assertThat(context.getEndpoint(context.resolvePropertyPlaceholders("{{sync.endpoint.ack-send}}"))).isInstanceOf(BeanEndpoint.class);
+    void transportStepsAreTheServiceBusRoutes() throws Exception {
+        // one switch (sync.transport = servicebus) picks routes/transport/servicebus.camel.yaml: every send is a named
+        // route there, no bean: endpoint hides in a property
+        for (String id : List.of("transport-send-ack", "transport-send-retry", "transport-dead-letter", "transport-send-notification")) {
+            assertThat(context.getRoute(id)).as(id).isNotNull();
+            assertThat(context.getRoute(id).getSourceLocation()).as(id).contains("transport/servicebus.camel.yaml");
+        }
+        assertThat(context.getRoutes()).noneSatisfy(r -> assertThat(r.getSourceLocation()).contains("transport/artemis"));
+        assertThat(context.resolvePropertyPlaceholders("{{sync.endpoint.outbound}}")).startsWith("azure-servicebus:dataverse-outbound?");
+        for (String file : List.of("application.properties", "application-azure.properties")) {
+            assertThat(java.nio.file.Files.readAllLines(io.dataversesync.ProjectFiles.path(file)))
+                    .as("%s hides no step as a bean: endpoint", file)
+                    .noneMatch(line -> !line.trim().startsWith("#") && line.matches(".*=\\s*bean:.*"));
+        }
 
         // the sender clients are built from the same options as the consumers (same namespace and identity)
         ServiceBusEndpoint sender = context.getEndpoint("azure-servicebus:dataverse-ack?"

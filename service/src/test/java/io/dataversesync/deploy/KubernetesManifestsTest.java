@@ -101,7 +101,7 @@ class KubernetesManifestsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("renderings")
     void containerPortProbesAndScrapeTargetMatchTheApp(Rendering r) {
-        int serverPort = Integer.parseInt(resolve(app, "camel.server.port"));
+        int serverPort = Integer.parseInt(resolve(app, "sync.http.port"));
         String healthPath = firstNonNull(prop(app, "camel.management.health-path", "camel.management.healthPath"), "/observe/health");
         String metricsPath = firstNonNull(prop(app, "camel.metrics.path"), "/observe/metrics");
         assertThat(resolve(app, "camel.management.port")).as("management shares the server port").isEqualTo(String.valueOf(serverPort));
@@ -297,7 +297,7 @@ class KubernetesManifestsTest {
     @MethodSource("renderings")
     void alertRulesUseMetricNamesTheAppEmits(Rendering r) {
         Set<String> emitted = emittedSyncMetricNames();
-        assertThat(emitted).contains("dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket");
+        assertThat(emitted).contains("dataverse_sync_consumed_total", "dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket");
 
         List<Map<String, Object>> rules = r.ofKind("PrometheusRule").stream()
                 .flatMap(pr -> list(pr, "spec", "groups").stream())
@@ -311,11 +311,12 @@ class KubernetesManifestsTest {
         while (m.find()) {
             referenced.add(m.group());
         }
-        assertThat(referenced).contains("dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket");
+        assertThat(referenced).contains("dataverse_sync_consumed_total", "dataverse_sync_end_to_end_seconds_bucket");
         assertThat(emitted).as("metric names in alert expressions").containsAll(referenced);
 
-        assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
-                .contains("outcome=\"dead_lettered\"").contains("> 0.01"));
+        // the error rate counts messages, not hop outcomes: one dead letter among N consumed messages is 1/N
+        assertThat(alerts.values()).anySatisfy(e -> assertThat(e).contains("dataverse_sync_consumed_total{outcome=\"dead_lettered\"}")
+                .doesNotContain("dataverse_sync_messages_total").contains("> 0.01"));
         assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
                 .contains("azure_servicebus_deadlettered_messages").contains("> 10"));
         assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
@@ -400,7 +401,7 @@ class KubernetesManifestsTest {
         String user = users.get(users.size() - 1).substring(5).trim().split(":")[0];
         assertThat(user).isNotIn("0", "root");
 
-        int serverPort = Integer.parseInt(resolve(app, "camel.server.port"));
+        int serverPort = Integer.parseInt(resolve(app, "sync.http.port"));
         assertThat(runtime).anySatisfy(l -> assertThat(l).matches("EXPOSE .*\\b" + serverPort + "\\b.*"));
 
         int libCopy = indexOf(runtime, l -> l.startsWith("COPY") && l.contains("target/lib"));

@@ -282,7 +282,8 @@ class GracefulShutdownTest {
         AppRun(int number, List<ObjectNode> restoreRows, List<ObjectNode> restoreRecords) {
             this.number = number;
             Map<String, String> properties = new LinkedHashMap<>();
-            properties.put("camel.server.port", String.valueOf(httpPort));
+            properties.put("sync.http.port", String.valueOf(httpPort));
+            properties.put("sync.routes.location", ProjectFiles.routesLocation());
             properties.put("sync.local.dataverse-port", String.valueOf(dataversePort));
             properties.put("sync.local.target-port", String.valueOf(targetPort));
             properties.put("sync.local.broker.data-dir", brokerDir.toString());
