@@ -30,41 +30,28 @@ import org.apache.camel.support.service.ServiceSupport;
  * SessionId and EnqueuedTime as {@code CamelAzureServiceBus*} headers, and the body as {@code BinaryData}.
  * {@link #readEnvelope} reads RetryCount / SyncRequestedAt / Diagnostic-Id / traceparent from the application
  * properties. Consumer routes must stay synchronous: 4.17's consumer loses lock renewal when a route goes
- * asynchronous (fixed in 4.22).
+ * asynchronous (docs/decisions.md, "Service Bus consumers stay synchronous").
  *
- * <h2>Sending: why not Camel's producer</h2>
- * 4.17's {@code ServiceBusProducer} (sendMessages and scheduleMessages alike) builds the ServiceBusMessage in
- * {@code ServiceBusUtils.createServiceBusMessage(body, applicationProperties, correlationId, sessionId)}: the
- * CorrelationId comes from the header, but the SessionId only from the <em>endpoint option</em> {@code sessionId}
- * and the MessageId is never set (the {@code CamelAzureServiceBusMessageId} and {@code CamelAzureServiceBusSessionId}
- * headers are consumer-side only). On session-enabled queues a message without SessionId is rejected by the
- * service, and a per-row {@code sessionId=} endpoint would open one AMQP connection per row. So the retry copy and
- * the acknowledgement are sent by {@link #send(Exchange, String)} (endpoint {@code bean:syncTransport?method=send(*, 'queue')}):
- * the message is built here with MessageId, SessionId, CorrelationId, application properties and the scheduled
- * enqueue time, and sent with a {@link ServiceBusSenderClient} that Camel's own {@link ServiceBusClientFactory}
- * builds from the endpoint options {@code sync.servicebus.common-options} (same namespace, credential type and
- * identity as the consumers). One sender per queue, closed when Camel stops.
+ * <h2>Sending</h2>
+ * The steps of routes/transport/servicebus.camel.yaml call {@link #send(Exchange, String)}: the message is built here
+ * with MessageId, SessionId, CorrelationId, application properties and the scheduled enqueue time, and sent with a
+ * {@link ServiceBusSenderClient} that Camel's own {@link ServiceBusClientFactory} builds from
+ * {@code sync.servicebus.common-options}; one sender per queue, closed when Camel stops. Why not Camel's producer:
+ * docs/decisions.md, "Service Bus sends".
  * <ul>
  * <li>Retry copy: scheduled enqueue time (SyncRetryAt), a new MessageId derived from the received one and the new
  * RetryCount (duplicate detection would silently drop a copy that kept the old id, while a copy sent twice for the
  * same received message - redelivery after a lost settlement - keeps the same id and is dropped as the duplicate it
  * is), same CorrelationId, SessionId = Source Row ID, RetryCount as an application property.</li>
- * <li>Follow-up (ack): same correlation, new MessageId, same session key.</li>
+ * <li>Follow-up (ack) and notification: same correlation, new MessageId, same session key.</li>
  * <li>Tracing: the W3C {@code traceparent} of the current span (set as a header by camel-opentelemetry2) or, without
  * tracing, the received one is written as {@code traceparent} and {@code Diagnostic-Id} (the SDK's own names; its
  * tracer leaves a message that already has one alone), so Application Insights links the hops.</li>
  * </ul>
  *
  * <h2>Dead letters</h2>
- * Native dead-lettering is done by 4.17's consumer: with enableDeadLettering=true a failed exchange is
- * dead-lettered with {@code DeadLetterReason = exception.getClass().getName() + ": " + exception.getMessage()} and
- * {@code DeadLetterErrorDescription = } the exception's stack trace elements ({@code StackTraceElement.toString()})
- * joined with newlines ({@code ServiceBusConsumer$ConsumerOnCompletion.onFailure}); there is no header to set either
- * value. {@link #deadLetterNatively} therefore fails the exchange with a {@link DeadLetterRequested} whose message is
- * the policy's reason and whose only stack frame carries the description (4.17 limitation: the description appears
- * as {@code dead-letter.description(<text>)}; a real stack trace would say nothing useful there). Because the
- * exception is raised inside the error policy, Camel also logs it once as "Exception occurred while trying to
- * handle previously thrown exception" - expected on this transport.
+ * {@link #deadLetterNatively} fails the exchange with a {@link DeadLetterRequested}, and the consumer dead-letters the
+ * received message natively with the policy's reason and description: docs/decisions.md, "Service Bus dead letters".
  */
 public class ServiceBusTransport implements Transport {
     public static final String APPLICATION_PROPERTIES = "CamelAzureServiceBusApplicationProperties";
