@@ -18,7 +18,7 @@ class RetryCopySendFailureTest extends SyncTestSupport {
     @Test
     void whenTheRetryCopyCannotBeSentTheOriginalIsDeliveredAgain() throws Exception {
         AtomicInteger failedSends = new AtomicInteger();
-        AdviceWith.adviceWith(context, "policy-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
+        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
             if (failedSends.getAndIncrement() == 0) {
                 throw new jakarta.jms.JMSException("broker refused the retry copy (simulated)");
             }
@@ -36,7 +36,7 @@ class RetryCopySendFailureTest extends SyncTestSupport {
 
     @Test
     void whenThePolicyItselfKeepsFailingTheBrokerDeadLettersTheMessageAfterMaxDeliveryAttempts() throws Exception {
-        AdviceWith.adviceWith(context, "policy-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
+        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
             throw new jakarta.jms.JMSException("broker refuses every retry copy (simulated)");
         }));
         String id = createAccount("Poison");

@@ -26,7 +26,7 @@ class RetryPolicyTest extends SyncTestSupport {
     /** Observes every retry copy right after it was handed to the broker (advice by route and step id). */
     @BeforeEach
     void tapRetryCopies() throws Exception {
-        AdviceWith.adviceWith(context, "policy-retry", route -> route.weaveById("send-retry-copy").after().to("mock:retry-copies"));
+        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy").after().to("mock:retry-copies"));
         retryCopies = context.getEndpoint("mock:retry-copies", MockEndpoint.class);
     }
 
