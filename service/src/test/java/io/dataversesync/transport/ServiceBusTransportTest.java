@@ -1,4 +1,4 @@
-package io.dataversesync.azure;
+package io.dataversesync.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -16,7 +16,6 @@ import java.util.stream.Collectors;
 
 import com.azure.messaging.servicebus.ServiceBusMessage;
 import io.dataversesync.exchange.SyncProperties;
-import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.ServiceBusTransport.DeadLetterRequested;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;

@@ -1,10 +1,9 @@
-package io.dataversesync.azure;
+package io.dataversesync.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 
-import io.dataversesync.telemetry.CorrelationIdSpanTagger;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
