@@ -27,7 +27,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.ProjectFiles;
 import io.dataversesync.broker.EmbeddedBroker;
-import io.dataversesync.emulator.local.LocalEnvironment;
+import io.dataversesync.emulator.EmulatorMain;
+import io.dataversesync.emulator.EmulatorOptions;
 import io.dataversesync.transport.ArtemisTransport;
 import jakarta.jms.Connection;
 import jakarta.jms.ConnectionFactory;
@@ -51,10 +52,10 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The real application runs twice in this JVM through {@link org.apache.camel.main.Main} (the same way
  * io.dataversesync.Main runs it; {@code completed()} is what Camel Main's hang-up interceptor calls on SIGTERM).
- * The broker journal is the same folder in both runs. The emulators live inside the Camel context (LocalEnvironment),
- * so they are recreated by the second run; Dataverse and the target system are outside systems that keep their data
- * while the service restarts, so the second run's emulators get the first run's rows and records back
- * (DataverseEmulator.restoreRows / TargetEmulator.restoreRecords) before any consumer starts (MainListener.beforeStart).
+ * The broker journal is the same folder in both runs. Dataverse and the target system are the standalone emulators
+ * ({@link EmulatorMain}, as `java -jar emulators/target/dataverse-sync-emulators.jar` runs them), started once and
+ * outliving both runs of the service (sync.local.emulators.in-process = false): like the real systems, they keep
+ * their data while the service restarts.
  */
 class GracefulShutdownTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -71,11 +72,17 @@ class GracefulShutdownTest {
 
     @Test
     void stopMidBurstThenRestartOnTheSameBrokerLosesNothing() throws Exception {
+        try (EmulatorMain.Running emulators = EmulatorMain.start(EmulatorOptions.parse(
+                "--dataverse-port=" + dataversePort, "--target-port=" + targetPort, "--seed=0"))) {
+            stopMidBurstThenRestart(emulators);
+        }
+    }
+
+    private void stopMidBurstThenRestart(EmulatorMain.Running local1) throws Exception {
         // ---------------------------------------------------------------- run 1: the burst, stopped half-way
-        AppRun first = new AppRun(1, null, null);
+        AppRun first = new AppRun(1);
         first.outbound.holdAfter = ROWS;
         first.start();
-        LocalEnvironment local1 = first.local();
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < ROWS; i++) {
             ids.add(local1.dataverse().upsertRow("accounts", null, account(i, 0)));
@@ -136,16 +143,14 @@ class GracefulShutdownTest {
         assertThat(timedOut).as("Camel's graceful shutdown hit its timeout").isFalse();
         assertThat(stopMillis).as("shutdown duration (ms)").isLessThan(TimeUnit.SECONDS.toMillis(shutdownTimeoutSeconds));
 
-        // Dataverse and the target keep their data while the service restarts
-        List<ObjectNode> rowsAfterRun1 = local1.dataverse().rows("accounts");
-        List<ObjectNode> recordsAfterRun1 = local1.target().records("customers");
+        // Dataverse and the target keep their data while the service restarts (the emulators run on)
+        long targetPutsRun1 = local1.target().requests().stream().filter(r -> r.method().equals("PUT")).count();
 
         // ---------------------------------------------------------------- run 2: same broker folder
-        AppRun second = new AppRun(2, rowsAfterRun1, recordsAfterRun1);
+        AppRun second = new AppRun(2);
         long restartStarted = System.nanoTime();
         second.start();
-        LocalEnvironment local2 = second.local();
-        local2.target().faults().latency("PUT", PUT_LATENCY);
+        EmulatorMain.Running local2 = local1;
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() ->
                 second.broker().messageCount(OUTBOUND) == 0 && second.broker().messageCount(ACK) == 0
                         && second.outbound.inFlight.get() == 0 && second.ack.inFlight.get() == 0
@@ -204,8 +209,8 @@ class GracefulShutdownTest {
             figures.put("run2 outbound max in flight / consumer threads used", second.outbound.maxInFlight.get() + "/" + second.outbound.threads.size());
             figures.put("run2 ack max in flight / consumer threads used", second.ack.maxInFlight.get() + "/" + second.ack.threads.size());
             figures.put("run2 drain ms", drainMillis);
-            figures.put("target PUTs run1/run2", first.targetPuts() + "/" + local2.target().requests().stream()
-                    .filter(r -> r.method().equals("PUT")).count());
+            figures.put("target PUTs run1/run2", targetPutsRun1 + "/" + (local2.target().requests().stream()
+                    .filter(r -> r.method().equals("PUT")).count() - targetPutsRun1));
             System.out.println("[figures] graceful shutdown: " + figures);
             second.stop();
         }
@@ -273,17 +278,18 @@ class GracefulShutdownTest {
         final CountDownLatch started = new CountDownLatch(1);
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         volatile CamelContext context;
-        /** Kept: the registry is cleared when the context stops, the emulators' data is not. */
-        volatile LocalEnvironment local;
         volatile long outboundAtRestart = -1;
         volatile long ackAtRestart = -1;
         Thread thread;
 
-        AppRun(int number, List<ObjectNode> restoreRows, List<ObjectNode> restoreRecords) {
+        AppRun(int number) {
             this.number = number;
             Map<String, String> properties = new LinkedHashMap<>();
             properties.put("sync.http.port", String.valueOf(httpPort));
             properties.put("sync.routes.location", ProjectFiles.routesLocation());
+            // Dataverse and the target are the standalone emulators this test started, not emulators in the service
+            properties.put("sync.local.emulators.in-process", "false");
+            properties.put("camel.main.routes-exclude-pattern", "**/emulator-views.camel.yaml");
             properties.put("sync.local.dataverse-port", String.valueOf(dataversePort));
             properties.put("sync.local.target-port", String.valueOf(targetPort));
             properties.put("sync.local.broker.data-dir", brokerDir.toString());
@@ -299,11 +305,6 @@ class GracefulShutdownTest {
                 public void beforeStart(BaseMainSupport support) {
                     CamelContext camel = support.getCamelContext();
                     context = camel;
-                    local = camel.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
-                    if (restoreRows != null) {
-                        local.dataverse().restoreRows("accounts", restoreRows);
-                        local.target().restoreRecords("customers", restoreRecords);
-                    }
                     outboundAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(OUTBOUND);
                     ackAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(ACK);
                     try {
@@ -372,18 +373,11 @@ class GracefulShutdownTest {
             return context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
         }
 
-        LocalEnvironment local() {
-            return local;
-        }
-
-        long targetPuts() {
-            return local().target().requests().stream().filter(r -> r.method().equals("PUT")).count();
-        }
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
 
-    private static boolean allSynced(LocalEnvironment local, List<String> ids) {
+    private static boolean allSynced(EmulatorMain.Running local, List<String> ids) {
         for (int i = 0; i < ids.size(); i++) {
             ObjectNode row = local.dataverse().row("accounts", ids.get(i)).orElse(null);
             var record = local.target().record("customers", ids.get(i));
