@@ -2,6 +2,7 @@ package io.dataversesync.emulator;
 
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
@@ -102,7 +103,10 @@ public final class EmulatorMain {
         return 0;
     }
 
-    /** Starts both emulators as the options say: tables, seeded rows, service protection and faults. */
+    /**
+     * Starts both emulators as the options say: tables with their columns and alternate keys, seeded rows, service
+     * protection (request count, execution time with the cost model, concurrency) and faults.
+     */
     public static Running start(EmulatorOptions options) {
         DataverseEmulator dataverse = new DataverseEmulator(new DataverseEmulator.Settings()
                 .port(options.dataversePort())
@@ -110,8 +114,21 @@ public final class EmulatorMain {
                 .clientSecret(options.clientSecret())
                 .requestBudget(options.requestBudget())
                 .budgetWindow(options.budgetWindow())
-                .maxConcurrentRequests(options.maxConcurrentRequests()));
-        options.tables().forEach(table -> dataverse.registerTable(table.entitySet(), table.logicalName(), table.idColumn()));
+                .maxConcurrentRequests(options.maxConcurrentRequests())
+                .executionTimeBudget(options.executionTimeBudget())
+                .costModel(options.costModel())
+                .costAsLatency(options.costAsLatency()));
+        for (EmulatorOptions.Table table : options.tables()) {
+            List<String> columns = options.columns().get(table.entitySet());
+            if (columns == null) {
+                dataverse.registerTable(table.entitySet(), table.logicalName(), table.idColumn());
+            } else {
+                dataverse.registerTable(table.entitySet(), table.logicalName(), table.idColumn(), columns);
+            }
+            for (List<String> key : options.alternateKeys().getOrDefault(table.entitySet(), List.of())) {
+                dataverse.registerAlternateKey(table.entitySet(), key.toArray(String[]::new));
+            }
+        }
         SampleAccounts.seed(dataverse, options.tables().get(0).entitySet(), options.seed());
         dataverse.faults().latency(options.dataverseLatency())
                 .errorRate(null, options.dataverseErrorRate(), options.dataverseErrorStatus());

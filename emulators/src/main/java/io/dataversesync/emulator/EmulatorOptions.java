@@ -1,9 +1,11 @@
 package io.dataversesync.emulator;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,6 +28,9 @@ public final class EmulatorOptions {
     public record Table(String entitySet, String logicalName, String idColumn) {
     }
 
+    /** The alternate keys declared by default: accountnumber of accounts (when accounts is served). */
+    static final String DEFAULT_ALTERNATE_KEYS = "accounts:accountnumber";
+
     private record Spec(String name, String defaultValue, String description) {
     }
 
@@ -37,9 +42,19 @@ public final class EmulatorOptions {
             new Spec("client-secret", "local-secret", "client secret the token endpoint accepts"),
             new Spec("target-api-key", "local-target-key", "API key the target emulator expects (Authorization: Bearer <key>)"),
             new Spec("request-budget", "6000", "Dataverse requests per window per application user before 429 (0 = no limit)"),
-            new Spec("budget-window-seconds", "300", "length of the sliding window of the request budget"),
+            new Spec("budget-window-seconds", "300", "length of the sliding window of the request and execution-time budgets"),
             new Spec("max-concurrent-requests", "0", "concurrent Dataverse requests per application user before 429 (0 = no limit; Dataverse: 52)"),
+            new Spec("execution-budget-ms", "1200000", "combined execution time (cost model) per window per application user before 429 (0 = no limit)"),
+            new Spec("cost-read-row-ms", plain(CostModel.DEFAULT.readPerRowMs()), "execution ms charged per row a GET returns"),
+            new Spec("cost-create-ms", plain(CostModel.DEFAULT.createMs()), "execution ms charged per row created (POST, upsert)"),
+            new Spec("cost-update-ms", plain(CostModel.DEFAULT.updateMs()), "execution ms charged per row updated (PATCH)"),
+            new Spec("cost-delete-ms", plain(CostModel.DEFAULT.deleteMs()), "execution ms charged per row deleted"),
+            new Spec("cost-request-ms", plain(CostModel.DEFAULT.requestOverheadMs()), "execution ms charged per request (a $batch once)"),
+            new Spec("cost-as-latency", "false", "also delay every Dataverse answer by the execution ms it cost (true/false)"),
             new Spec("tables", "accounts:account:accountid", "tables served, comma-separated entitySet:logicalName:idColumn"),
+            new Spec("columns", "", "declared columns, comma-separated entitySet:col|col|... (entitySet:* = any column); "
+                    + "unlisted: accounts declares the account columns (README), other tables take any column"),
+            new Spec("alternate-keys", DEFAULT_ALTERNATE_KEYS, "alternate keys, comma-separated entitySet:col[+col...] (empty = none)"),
             new Spec("seed", "20", "rows created in the first table at start, with account columns (0 = none)"),
             new Spec("dataverse-latency-ms", "0", "delay added to every Dataverse API answer"),
             new Spec("dataverse-error-rate", "0", "share (0..1) of Dataverse API requests answered with --dataverse-error-status"),
@@ -57,7 +72,12 @@ public final class EmulatorOptions {
     private final int requestBudget;
     private final Duration budgetWindow;
     private final int maxConcurrentRequests;
+    private final Duration executionTimeBudget;
+    private final CostModel costModel;
+    private final boolean costAsLatency;
     private final List<Table> tables;
+    private final Map<String, List<String>> columns;
+    private final Map<String, List<List<String>>> alternateKeys;
     private final int seed;
     private final Duration dataverseLatency;
     private final double dataverseErrorRate;
@@ -76,7 +96,14 @@ public final class EmulatorOptions {
         this.requestBudget = integer(values, "request-budget", 0, Integer.MAX_VALUE);
         this.budgetWindow = Duration.ofSeconds(integer(values, "budget-window-seconds", 1, Integer.MAX_VALUE));
         this.maxConcurrentRequests = integer(values, "max-concurrent-requests", 0, Integer.MAX_VALUE);
+        this.executionTimeBudget = Duration.ofMillis(integer(values, "execution-budget-ms", 0, Integer.MAX_VALUE));
+        this.costModel = new CostModel(milliseconds(values, "cost-read-row-ms"), milliseconds(values, "cost-create-ms"),
+                milliseconds(values, "cost-update-ms"), milliseconds(values, "cost-delete-ms"),
+                milliseconds(values, "cost-request-ms"));
+        this.costAsLatency = bool(values, "cost-as-latency");
         this.tables = tables(values);
+        this.columns = columns(values, tables);
+        this.alternateKeys = alternateKeys(values, tables, columns);
         this.seed = integer(values, "seed", 0, 1_000_000);
         this.dataverseLatency = Duration.ofMillis(integer(values, "dataverse-latency-ms", 0, Integer.MAX_VALUE));
         this.dataverseErrorRate = rate(values, "dataverse-error-rate");
@@ -186,6 +213,34 @@ public final class EmulatorOptions {
         return value;
     }
 
+    /** A finite, non-negative number of milliseconds (decimals allowed). */
+    private static double milliseconds(Map<String, String> values, String name) throws UsageException {
+        String text = values.get(name).trim();
+        double value;
+        try {
+            value = Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a number of milliseconds, not '" + text + "'");
+        }
+        if (!(value >= 0) || Double.isInfinite(value)) {
+            throw new UsageException("--" + name + " must be a number >= 0, not " + text);
+        }
+        return value;
+    }
+
+    private static boolean bool(Map<String, String> values, String name) throws UsageException {
+        String text = values.get(name).trim();
+        if (text.equalsIgnoreCase("true") || text.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(text);
+        }
+        throw new UsageException("--" + name + " must be true or false, not '" + text + "'");
+    }
+
+    /** 1.0 -> "1", 0.5 -> "0.5": how --help shows a default. */
+    private static String plain(double value) {
+        return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
+    }
+
     private static String text(Map<String, String> values, String name) throws UsageException {
         String text = values.get(name).trim();
         if (text.isEmpty()) {
@@ -212,6 +267,96 @@ public final class EmulatorOptions {
         return List.copyOf(tables);
     }
 
+    /**
+     * entitySet to declared columns. Entries {@code entitySet:col|col|...} (or {@code entitySet:*}, any column)
+     * replace the default: an {@code accounts} table declares {@link SampleAccounts#COLUMNS}, others any column.
+     */
+    private static Map<String, List<String>> columns(Map<String, String> values, List<Table> tables) throws UsageException {
+        Set<String> served = new HashSet<>();
+        tables.forEach(table -> served.add(table.entitySet()));
+        Map<String, List<String>> declared = new LinkedHashMap<>();
+        Set<String> given = new HashSet<>();
+        String option = values.get("columns").trim();
+        if (!option.isEmpty()) {
+            for (String entry : option.split(",", -1)) {
+                int colon = entry.indexOf(':');
+                String entitySet = colon < 0 ? "" : entry.substring(0, colon).trim();
+                String list = colon < 0 ? "" : entry.substring(colon + 1).trim();
+                if (entitySet.isEmpty() || list.isEmpty()) {
+                    throw new UsageException("--columns entries are entitySet:col|col|... or entitySet:* "
+                            + "(e.g. accounts:name|accountnumber), not '" + entry.trim() + "'");
+                }
+                if (!served.contains(entitySet)) {
+                    throw new UsageException("--columns names entity set '" + entitySet + "' that --tables does not serve");
+                }
+                if (!given.add(entitySet)) {
+                    throw new UsageException("--columns names entity set '" + entitySet + "' more than once");
+                }
+                if (list.equals("*")) {
+                    continue;
+                }
+                Set<String> names = new LinkedHashSet<>();
+                for (String column : list.split("\\|", -1)) {
+                    if (column.isBlank()) {
+                        throw new UsageException("--columns has an empty column name for '" + entitySet + "'");
+                    }
+                    names.add(column.trim());
+                }
+                declared.put(entitySet, List.copyOf(names));
+            }
+        }
+        if (served.contains("accounts") && !given.contains("accounts")) {
+            declared.put("accounts", SampleAccounts.COLUMNS);
+        }
+        return Map.copyOf(declared);
+    }
+
+    /** entitySet to its alternate keys; the default names accounts and is dropped when accounts is not served. */
+    private static Map<String, List<List<String>>> alternateKeys(Map<String, String> values, List<Table> tables,
+            Map<String, List<String>> columns) throws UsageException {
+        Map<String, Table> served = new LinkedHashMap<>();
+        tables.forEach(table -> served.put(table.entitySet(), table));
+        String option = values.get("alternate-keys").trim();
+        boolean isDefault = option.equals(DEFAULT_ALTERNATE_KEYS);
+        Map<String, List<List<String>>> keys = new LinkedHashMap<>();
+        if (option.isEmpty()) {
+            return Map.of();
+        }
+        for (String entry : option.split(",", -1)) {
+            int colon = entry.indexOf(':');
+            String entitySet = colon < 0 ? "" : entry.substring(0, colon).trim();
+            String list = colon < 0 ? "" : entry.substring(colon + 1).trim();
+            if (entitySet.isEmpty() || list.isEmpty()) {
+                throw new UsageException("--alternate-keys entries are entitySet:col[+col...] "
+                        + "(e.g. accounts:accountnumber), not '" + entry.trim() + "'");
+            }
+            Table table = served.get(entitySet);
+            if (table == null) {
+                if (isDefault) {
+                    continue;
+                }
+                throw new UsageException("--alternate-keys names entity set '" + entitySet + "' that --tables does not serve");
+            }
+            List<String> key = new ArrayList<>();
+            for (String column : list.split("\\+", -1)) {
+                String name = column.trim();
+                if (name.isEmpty()) {
+                    throw new UsageException("--alternate-keys has an empty column name for '" + entitySet + "'");
+                }
+                List<String> declared = columns.get(entitySet);
+                if (declared != null && !declared.contains(name) && !name.equals(table.idColumn())) {
+                    throw new UsageException("--alternate-keys column '" + name + "' is not a declared column of '"
+                            + entitySet + "' (see --columns)");
+                }
+                key.add(name);
+            }
+            keys.computeIfAbsent(entitySet, e -> new ArrayList<>()).add(List.copyOf(key));
+        }
+        Map<String, List<List<String>>> copy = new LinkedHashMap<>();
+        keys.forEach((entitySet, list) -> copy.put(entitySet, List.copyOf(list)));
+        return Map.copyOf(copy);
+    }
+
     // ---------------------------------------------------------------- values
 
     /** True when the command line asked for the usage only. */
@@ -224,8 +369,16 @@ public final class EmulatorOptions {
     public int requestBudget() { return requestBudget; }
     public Duration budgetWindow() { return budgetWindow; }
     public int maxConcurrentRequests() { return maxConcurrentRequests; }
+    /** Execution time per window per application user; zero = no limit. */
+    public Duration executionTimeBudget() { return executionTimeBudget; }
+    public CostModel costModel() { return costModel; }
+    public boolean costAsLatency() { return costAsLatency; }
     /** At least one; the first one receives the seeded rows. */
     public List<Table> tables() { return tables; }
+    /** Declared columns by entity set; a served table that is absent takes any column. */
+    public Map<String, List<String>> columns() { return columns; }
+    /** Alternate keys by entity set, each a list of columns. */
+    public Map<String, List<List<String>>> alternateKeys() { return alternateKeys; }
     public int seed() { return seed; }
     public Duration dataverseLatency() { return dataverseLatency; }
     public double dataverseErrorRate() { return dataverseErrorRate; }

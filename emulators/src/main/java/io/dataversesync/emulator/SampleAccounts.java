@@ -16,6 +16,21 @@ import java.util.UUID;
  */
 final class SampleAccounts {
 
+    /**
+     * The columns the standalone program's {@code accounts} table declares: a realistic subset of Dataverse's
+     * account table (https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/account)
+     * holding every column seeded here and the service reads by default, plus the service's write-back columns
+     * (application.properties: sync.writeback.*-column). accountid and the columns the emulator stamps
+     * (versionnumber, modifiedon, createdon) are declared anyway.
+     */
+    static final List<String> COLUMNS = List.of(
+            "accountid", "name", "accountnumber", "description", "telephone1", "telephone2", "fax", "emailaddress1",
+            "websiteurl", "address1_line1", "address1_line2", "address1_city", "address1_stateorprovince",
+            "address1_postalcode", "address1_country", "revenue", "numberofemployees", "industrycode",
+            "accountcategorycode", "customertypecode", "creditonhold", "statecode", "statuscode",
+            "versionnumber", "modifiedon", "createdon",
+            "new_targetrowid", "new_syncstatus", "new_syncedon", "new_syncerror", "new_syncedhash");
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] NAMES = {"Fourth Coffee", "Contoso", "Fabrikam", "Adventure Works", "Litware",
         "Northwind Traders", "Tailspin Toys", "Wide World Importers", "Proseware", "Coho Winery"};

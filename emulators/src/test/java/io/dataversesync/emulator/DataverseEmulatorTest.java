@@ -56,7 +56,7 @@ class DataverseEmulatorTest {
 
     static String token(DataverseEmulator emulator) {
         HttpResponse<String> response = tokenRequest(emulator, "grant_type=client_credentials&client_id=local-sync-app"
-                + "&client_secret=local-secret&scope=" + URLEncoder.encode("https://org.crm.dynamics.com/.default",
+                + "&client_secret=local-secret&scope=" + URLEncoder.encode(emulator.baseUrl() + "/.default",
                 StandardCharsets.UTF_8));
         assertThat(response.statusCode()).isEqualTo(200);
         return json(response).get("access_token").asText();
@@ -83,7 +83,8 @@ class DataverseEmulatorTest {
     @Test
     void tokenEndpointIssuesBearerTokensAndRejectsBadClients() {
         HttpResponse<String> ok = tokenRequest(dataverse,
-                "grant_type=client_credentials&client_id=local-sync-app&client_secret=local-secret&scope=x%2F.default");
+                "grant_type=client_credentials&client_id=local-sync-app&client_secret=local-secret&scope="
+                        + URLEncoder.encode(dataverse.baseUrl() + "/.default", StandardCharsets.UTF_8));
         assertThat(ok.statusCode()).isEqualTo(200);
         JsonNode body = json(ok);
         assertThat(body.get("token_type").asText()).isEqualTo("Bearer");

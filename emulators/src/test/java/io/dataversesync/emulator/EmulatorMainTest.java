@@ -45,7 +45,7 @@ class EmulatorMainTest {
                         "Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials&client_id=" + clientId
                         + "&client_secret=" + clientSecret + "&scope="
-                        + URLEncoder.encode("https://org.crm.dynamics.com/.default", StandardCharsets.UTF_8)))
+                        + URLEncoder.encode(tokenUrl.replace("/oauth2/v2.0/token", "/.default"), StandardCharsets.UTF_8)))
                 .build());
         assertThat(response.statusCode()).isEqualTo(200);
         return json(response).get("access_token").asText();
@@ -132,6 +132,52 @@ class EmulatorMainTest {
             assertThat(target.statusCode()).isEqualTo(502);
         }, "--dataverse-port=0", "--target-port=0", "--request-budget=1", "--dataverse-error-rate=1",
                 "--dataverse-error-status=500", "--target-error-rate=1", "--target-error-status=502");
+        assertThat(status).isZero();
+    }
+
+    @Test
+    void accountsDeclareTheirColumnsAndAccountNumberAndTheLimitsAreReported() {
+        int status = run(running -> {
+            String token = token(running.tokenUrl(), "local-sync-app", "local-secret");
+            String api = running.dataverseApiUrl();
+            String auth = "Bearer " + token;
+
+            HttpResponse<String> byNumber = get(api + "accounts(accountnumber='ACC-00001')?$select=name,"
+                    + "new_targetrowid,new_syncstatus,new_syncedon,new_syncerror,new_syncedhash,versionnumber,modifiedon",
+                    "Authorization", auth);
+            assertThat(byNumber.statusCode()).isEqualTo(200);
+            assertThat(json(byNumber).get("name").asText()).isEqualTo("Fourth Coffee 1");
+            assertThat(json(byNumber).get("accountid").asText()).isEqualTo(SampleAccounts.id("accounts", 1).toString());
+            assertThat(byNumber.headers().firstValue("x-ms-ratelimit-burst-remaining-xrm-requests")).hasValue("5999");
+            assertThat(byNumber.headers().firstValue("x-ms-ratelimit-time-remaining-xrm-requests")).hasValue("1,199.99");
+
+            HttpResponse<String> unknown = get(api + "accounts?$select=nmae", "Authorization", auth);
+            assertThat(unknown.statusCode()).isEqualTo(400);
+            assertThat(json(unknown).at("/error/message").asText())
+                    .isEqualTo("Could not find a property named 'nmae' on type 'Microsoft.Dynamics.CRM.account'.");
+            HttpResponse<String> writeBack = method("PATCH", api + "accounts(accountnumber='ACC-00002')",
+                    "{\"new_syncstatus\":\"Synced\",\"new_targetrowid\":\"t-2\"}",
+                    "Authorization", auth, "Content-Type", "application/json", "If-Match", "*");
+            assertThat(writeBack.statusCode()).isEqualTo(204);
+            assertThat(get(api + "accounts/$count", "Authorization", auth).body()).isEqualTo("20");
+        }, "--dataverse-port=0", "--target-port=0");
+        assertThat(status).isZero();
+    }
+
+    @Test
+    void theExecutionBudgetAndCostOptionsReachTheEmulator() {
+        int status = run(running -> {
+            String token = token(running.tokenUrl(), "local-sync-app", "local-secret");
+            String accounts = running.dataverseApiUrl() + "accounts?$select=name";
+            HttpResponse<String> first = get(accounts, "Authorization", "Bearer " + token);
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(running.dataverse().executionMillisSpent()).as("3 rows x 2 ms + 4 ms").isEqualTo(10);
+            HttpResponse<String> throttled = get(accounts, "Authorization", "Bearer " + token);
+            assertThat(throttled.statusCode()).as("budget of 10 ms spent").isEqualTo(429);
+            assertThat(json(throttled).at("/error/code").asText()).isEqualTo("0x80072321");
+            assertThat(throttled.headers().firstValue("Retry-After")).isPresent();
+        }, "--dataverse-port=0", "--target-port=0", "--seed=3", "--execution-budget-ms=10", "--cost-read-row-ms=2",
+                "--cost-request-ms=4");
         assertThat(status).isZero();
     }
 

@@ -289,7 +289,6 @@ class GracefulShutdownTest {
             properties.put("sync.routes.location", ProjectFiles.routesLocation());
             // Dataverse and the target are the standalone emulators this test started, not emulators in the service
             properties.put("sync.local.emulators.in-process", "false");
-            properties.put("camel.main.routes-exclude-pattern", "**/emulator-views.camel.yaml");
             properties.put("sync.local.dataverse-port", String.valueOf(dataversePort));
             properties.put("sync.local.target-port", String.valueOf(targetPort));
             properties.put("sync.local.broker.data-dir", brokerDir.toString());
