@@ -6,7 +6,9 @@ import java.time.Duration;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dataversesync.dataverse.DataverseClient;
+import io.dataversesync.dataverse.DataverseCostEstimator;
 import io.dataversesync.dataverse.DataverseHops;
+import io.dataversesync.dataverse.DataverseRequestGate;
 import io.dataversesync.dataverse.DataverseUsers;
 import io.dataversesync.dataverse.WriteBackColumns;
 import io.dataversesync.policy.ErrorClassifier;
@@ -125,15 +127,25 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("dataverse.limits.headroom") double headroom,
             @PropertyInject("dataverse.limits.max-concurrent") int maxConcurrent,
             @PropertyInject("dataverse.limits.max-wait-ms") long maxWaitMs,
+            @PropertyInject("dataverse.limits.execution-ms-per-window") long executionMsPerWindow,
+            @PropertyInject("dataverse.limits.max-request-cost-ms") long maxRequestCostMs,
+            @PropertyInject("dataverse.limits.time-remaining-unit-ms") long timeRemainingUnitMs,
+            @PropertyInject("dataverse.limits.cost.read-row-ms") double readRowMs,
+            @PropertyInject("dataverse.limits.cost.write-ms") double writeMs,
+            @PropertyInject("dataverse.limits.cost.request-ms") double requestMs,
+            @PropertyInject("dataverse.limits.cost.learning-rate") double learningRate,
             ObjectMapper syncJson, Clock clock, MeterRegistry metricsRegistry) {
         HttpClient http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10))
                 .build();
+        var limits = new DataverseRequestGate.Limits(requestsPerWindow, executionMsPerWindow, Duration.ofSeconds(windowSeconds), headroom,
+                maxConcurrent, Duration.ofMillis(maxWaitMs));
         var users = DataverseUsers.create(new DataverseUsers.Settings(mode.trim(), scope.trim(), tokenUrl.trim(), tenantId,
-                clientIds, clientSecrets, pacing, requestsPerWindow, Duration.ofSeconds(windowSeconds), headroom, maxConcurrent,
-                Duration.ofMillis(maxWaitMs)), http, syncJson, clock, metricsRegistry);
-        return new DataverseClient(http, url.trim(), users, syncJson, Duration.ofMillis(timeoutMs), clock, metricsRegistry);
+                clientIds, clientSecrets, pacing, limits, new DataverseCostEstimator.Priors(readRowMs, writeMs, requestMs), learningRate),
+                http, syncJson, clock, metricsRegistry);
+        return new DataverseClient(http, url.trim(), users, syncJson, Duration.ofMillis(timeoutMs), maxRequestCostMs,
+                timeRemainingUnitMs, clock, metricsRegistry);
     }
 
     /** The enrich, write-back and mark-failed hops: coalesced reads (sync.coalesce.*), batched writes (sync.writeback.batch.*). */

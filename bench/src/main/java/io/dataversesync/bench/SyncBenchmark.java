@@ -43,22 +43,54 @@ import org.apache.logging.log4j.core.config.Configurator;
  * pacing). Every run checks at the end that each row's latest version is at the target and written back, and
  * that nothing was dead-lettered; a run that loses or mis-syncs anything makes the benchmark exit non-zero.
  *
- * Usage: java -cp target/dataverse-sync.jar io.dataversesync.bench.SyncBenchmark [--scenarios=burst,realistic,limited]
- *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000] [--limited-seconds-per-window=10]
+ * Usage: java -jar bench/target/dataverse-sync-bench.jar [--scenarios=burst,realistic,limited,users]
+ *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000]
+ *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=10] [--cost-request-ms=5] [--users=1,2,4]
+ *        [--users-cost-write-ms=40] [--users-changes-per-user=6000]
  */
 public final class SyncBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String OUTBOUND = "dataverse-outbound";
     private static final String ACK = "dataverse-ack";
 
+    /**
+     * @param budget requests per window per application user (0 = unlimited)
+     * @param executionBudgetMs combined execution milliseconds per window per user (0 = the limit is off)
+     * @param cost the emulator's cost model (server milliseconds per operation kind)
+     * @param users application users the service spreads its requests over
+     */
     record Scenario(String name, int changes, int rows, long dataverseLatencyMs, long targetLatencyMs, int budget, int windowSeconds,
-            int consumers, int batchedChanges) {
+            int consumers, int batchedChanges, long executionBudgetMs, Cost cost, int users) {
         Scenario forMode(boolean efficient) {
             return efficient && batchedChanges != changes
-                    ? new Scenario(name, batchedChanges, batchedChanges, dataverseLatencyMs, targetLatencyMs, budget, windowSeconds, consumers, batchedChanges)
+                    ? new Scenario(name, batchedChanges, batchedChanges, dataverseLatencyMs, targetLatencyMs, budget, windowSeconds, consumers,
+                            batchedChanges, executionBudgetMs, cost, users)
                     : this;
         }
+
+        Scenario withUsers(int n, int changesForRun) {
+            return new Scenario(name, changesForRun, changesForRun, dataverseLatencyMs, targetLatencyMs, budget, windowSeconds, consumers,
+                    changesForRun, executionBudgetMs, cost, n);
+        }
     }
+
+    /** The emulator's cost model: server milliseconds per row read, write (create, update, delete) and request. */
+    record Cost(double readRowMs, double writeMs, double requestMs) {
+        static final Cost NONE = new Cost(0, 0, 0);
+
+        ObjectNode json() {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("readRowMs", readRowMs);
+            n.put("writeMs", writeMs);
+            n.put("requestMs", requestMs);
+            return n;
+        }
+    }
+
+    /** Microsoft's limits per user over 300 s: 6,000 requests, 1,200,000 ms combined execution time, 52 concurrent. */
+    static final double REQUESTS_PER_SECOND = 6000 / 300.0;
+    static final double EXECUTION_MS_PER_SECOND = 1_200_000 / 300.0;
+    static final int MAX_CONCURRENT = 52;
 
     /** --set.some.property=value options: override any property in every run. */
     private static final Map<String, String> OVERRIDES = new LinkedHashMap<>();
@@ -87,6 +119,14 @@ public final class SyncBenchmark {
         int limitedChanges = Integer.parseInt(options.getOrDefault("limited-changes", "1200"));
         int limitedChangesBatched = Integer.parseInt(options.getOrDefault("limited-changes-batched", "24000"));
         int window = Integer.parseInt(options.getOrDefault("limited-seconds-per-window", "10"));
+        // the stated cost model of the limited scenario (issue "Honest limits"); --cost-write-ms etc. change it
+        Cost cost = new Cost(Double.parseDouble(options.getOrDefault("cost-read-row-ms", "1")),
+                Double.parseDouble(options.getOrDefault("cost-write-ms", "10")),
+                Double.parseDouble(options.getOrDefault("cost-request-ms", "5")));
+        // users: a heavier write cost keeps every user's budget, not the 2 cores, the bound (see README)
+        Cost usersCost = new Cost(cost.readRowMs(), Double.parseDouble(options.getOrDefault("users-cost-write-ms", "40")), cost.requestMs());
+        long executionBudget = Math.round(EXECUTION_MS_PER_SECOND * window);
+        int usersChangesPerUser = Integer.parseInt(options.getOrDefault("users-changes-per-user", "6000"));
 
         if (Boolean.parseBoolean(options.getOrDefault("broker-limit", "true"))) {
             double brokerLimit = BrokerLimit.messagesPerSecond(work.resolve("broker-limit"), 20_000, 16);
@@ -98,19 +138,30 @@ public final class SyncBenchmark {
         }
 
         List<Scenario> scenarios = new ArrayList<>();
-        for (String name : options.getOrDefault("scenarios", "burst,realistic,limited").split(",")) {
+        for (String name : options.getOrDefault("scenarios", "burst,realistic,limited,users").split(",")) {
             switch (name.trim()) {
-                case "burst" -> scenarios.add(new Scenario("burst", changes, rows, 0, 0, 0, 300, burstConsumers, changes));
-                case "realistic" -> scenarios.add(new Scenario("realistic", changes, rows, 20, 50, 0, 300, limitedConsumers, changes));
-                // the service protection limit at its real rate, 20 requests/s per user, over a shortened window
-                case "limited" -> scenarios.add(new Scenario("limited", limitedChanges, limitedChanges, 0, 0, 20 * window, window,
-                        burstConsumers, limitedChangesBatched));
+                case "burst" -> scenarios.add(new Scenario("burst", changes, rows, 0, 0, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
+                case "realistic" -> scenarios.add(new Scenario("realistic", changes, rows, 20, 50, 0, 300, limitedConsumers, changes, 0,
+                        Cost.NONE, 1));
+                // the service protection limits at their real rates (20 requests/s and 4,000 execution ms/s per user)
+                // over a shortened window
+                case "limited" -> scenarios.add(new Scenario("limited", limitedChanges, limitedChanges, 0, 0,
+                        (int) Math.round(REQUESTS_PER_SECOND * window), window, burstConsumers, limitedChangesBatched, executionBudget, cost, 1));
+                case "users" -> scenarios.add(new Scenario("users", usersChangesPerUser, usersChangesPerUser, 0, 0,
+                        (int) Math.round(REQUESTS_PER_SECOND * window), window, burstConsumers, usersChangesPerUser, executionBudget, usersCost, 1));
                 default -> throw new IllegalArgumentException("unknown scenario " + name);
             }
         }
         boolean allVerified = true;
         int run = 0;
         for (Scenario scenario : scenarios) {
+            if (scenario.name().equals("users")) {
+                ObjectNode result = users(scenario, work, run, options);
+                run += 3;
+                System.out.println(result);
+                allVerified &= result.path("verified").asBoolean();
+                continue;
+            }
             for (String mode : options.getOrDefault("modes", "per-message,batched").split(",")) {
                 boolean efficient = mode.trim().equals("batched");
                 ObjectNode result = run(scenario.forMode(efficient), efficient, scenario.consumers(), work.resolve(scenario.name() + "-" + run), ++run);
@@ -140,6 +191,26 @@ public final class SyncBenchmark {
         p.put("dataverse.limits.window-seconds", String.valueOf(s.budget() > 0 ? s.windowSeconds() : 300));
         p.put("sync.local.dataverse.request-budget", String.valueOf(s.budget()));
         p.put("sync.local.dataverse.budget-window-seconds", String.valueOf(s.windowSeconds()));
+        // the execution-time limit and the cost model the emulator charges (0 = off); the gate paces on the same budget
+        p.put("sync.local.dataverse.execution-budget-ms", String.valueOf(s.executionBudgetMs()));
+        p.put("sync.local.dataverse.cost.read-row-ms", String.valueOf(s.cost().readRowMs()));
+        p.put("sync.local.dataverse.cost.create-ms", String.valueOf(s.cost().writeMs()));
+        p.put("sync.local.dataverse.cost.update-ms", String.valueOf(s.cost().writeMs()));
+        p.put("sync.local.dataverse.cost.delete-ms", String.valueOf(s.cost().writeMs()));
+        p.put("sync.local.dataverse.cost.request-ms", String.valueOf(s.cost().requestMs()));
+        if (s.executionBudgetMs() > 0) {
+            p.put("dataverse.limits.execution-ms-per-window", String.valueOf(s.executionBudgetMs()));
+        }
+        if (s.users() > 1) {
+            List<String> clientIds = new ArrayList<>();
+            List<String> secrets = new ArrayList<>();
+            for (int u = 1; u <= s.users(); u++) {
+                clientIds.add("bench-user-" + u);
+                secrets.add("bench-secret-" + u);
+            }
+            p.put("dataverse.auth.client-id", String.join(",", clientIds));
+            p.put("dataverse.auth.client-secret", String.join(",", secrets));
+        }
         p.put("sync.policy.base-delay-ms", "500");
         p.put("sync.policy.max-retries", "20");
         // the same policy in both modes; a 10 s cap keeps throttled per-message retries from waiting minutes
@@ -205,6 +276,15 @@ public final class SyncBenchmark {
             out.put("dataverseRequestsPerChange", round4((double) dataverse.requestCount() / s.changes()));
             out.put("targetCallsPerChange", round4((double) (target.callCount() - targetCallsBefore) / s.changes()));
             out.put("throttled429", dataverse.throttledCount());
+            out.set("throttled429ByLimit", JSON.valueToTree(dataverse.throttledByLimit()));
+            out.put("users", s.users());
+            if (s.executionBudgetMs() > 0) {
+                double requestsPerChange = (double) dataverse.requestCount() / s.changes();
+                double executionMsPerChange = (double) dataverse.executionMillisSpent() / s.changes();
+                out.set("costModel", s.cost().json());
+                out.put("executionMsPerChange", round(executionMsPerChange));
+                out.put("ceilingChangesPerSecond", round(ceiling(s.users(), requestsPerChange, executionMsPerChange)));
+            }
             ObjectNode kinds = out.putObject("dataverseRequestsByKind");
             metrics.registry().find("dataverse.rows.per.request").summaries().forEach(summary -> {
                 ObjectNode kind = kinds.putObject(summary.getId().getTag("kind"));
@@ -218,6 +298,50 @@ public final class SyncBenchmark {
         } finally {
             main.stop();
         }
+    }
+
+    /**
+     * What the three service protection limits allow, in changes per second, at the requests and execution time a
+     * change cost in this run: per user min(requests/s ÷ requests per change, execution ms/s ÷ execution ms per
+     * change, 52 concurrent requests each lasting its execution time), times the users.
+     */
+    static double ceiling(int users, double requestsPerChange, double executionMsPerChange) {
+        double byRequests = requestsPerChange > 0 ? REQUESTS_PER_SECOND / requestsPerChange : Double.POSITIVE_INFINITY;
+        double byTime = executionMsPerChange > 0 ? EXECUTION_MS_PER_SECOND / executionMsPerChange : Double.POSITIVE_INFINITY;
+        double msPerRequest = requestsPerChange > 0 ? executionMsPerChange / requestsPerChange : 0;
+        double byConcurrency = msPerRequest > 0 && requestsPerChange > 0
+                ? MAX_CONCURRENT * (1000 / msPerRequest) / requestsPerChange : Double.POSITIVE_INFINITY;
+        return users * Math.min(byRequests, Math.min(byTime, byConcurrency));
+    }
+
+    /** The limited workload with 1, 2 and 4 application users (batched mode): throughput should grow with them. */
+    private static ObjectNode users(Scenario scenario, Path work, int runIndex, Map<String, String> options) throws Exception {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("scenario", "users");
+        out.set("costModel", scenario.cost().json());
+        out.put("requestBudget", scenario.budget() + " per " + scenario.windowSeconds() + " s per user");
+        out.put("executionBudget", scenario.executionBudgetMs() + " ms per " + scenario.windowSeconds() + " s per user");
+        ObjectNode byUsers = out.putObject("changesPerSecondByUsers");
+        ObjectNode ceilings = out.putObject("ceilingChangesPerSecondByUsers");
+        ObjectNode throttled = out.putObject("throttled429ByUsers");
+        boolean verified = true;
+        int index = runIndex;
+        for (String n : options.getOrDefault("users", "1,2,4").split(",")) {
+            int users = Integer.parseInt(n.trim());
+            // the same time per user: the workload grows with the users, so the budget (not start-up) decides
+            Scenario s = scenario.withUsers(users, scenario.changes() * users);
+            ObjectNode r = run(s, true, s.consumers(), work.resolve("users-" + users), ++index);
+            byUsers.put(n.trim(), r.path("changesPerSecond").asDouble());
+            ceilings.put(n.trim(), r.path("ceilingChangesPerSecond").asDouble());
+            throttled.put(n.trim(), r.path("throttled429").asLong());
+            verified &= r.path("verified").asBoolean();
+        }
+        double one = byUsers.path("1").asDouble();
+        if (one > 0 && byUsers.has("4")) {
+            out.put("scaling4Users", round(byUsers.path("4").asDouble() / one));
+        }
+        out.put("verified", verified);
+        return out;
     }
 
     /** Each change is made in the emulator first, then announced, as the Dataverse plugin step would. */

@@ -15,7 +15,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,22 +27,26 @@ import io.dataversesync.policy.RetryAfter;
 import io.dataversesync.sync.EntitySettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * A small Dataverse Web API v9.2 client: read rows ($select, one by key or many with the In filter), update
  * rows (PATCH, or many PATCHes in one $batch). Every request carries a bearer token of one of the configured
- * application users (round robin), the OData version headers and the correlation id, and passes that user's
- * pacing gate. A 401 refreshes the token and retries once; any other failure becomes a
- * {@link DataverseException} (status, OData error code, Retry-After) for the retry policy to classify.
- * Transport failures surface as IOExceptions (transient).
+ * application users (the one that can send it soonest), the OData version headers and the correlation id, and
+ * passes that user's pacing gate with its estimated execution time; the rate-limit headers of its answer
+ * reconcile the gate and teach the user's cost estimator. A 401 refreshes the token and retries once; any other
+ * failure becomes a {@link DataverseException} (status, OData error code, Retry-After) for the retry policy to
+ * classify. Transport failures surface as IOExceptions (transient).
  */
 public class DataverseClient {
     public static final String API_PATH = "/api/data/v9.2/";
 
     private final HttpClient http;
     private final String baseUrl;
-    private final List<DataverseUser> users;
+    private final List<Lane> lanes;
+    private final long maxRequestCostMs;
+    private final long timeRemainingUnitMs;
     private final AtomicInteger nextUser = new AtomicInteger();
     private final ObjectMapper json;
     private final Duration timeout;
@@ -50,19 +56,40 @@ public class DataverseClient {
     private final Map<String, Counter> requestsByKind = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, DistributionSummary> rowsByKind = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /**
+     * @param maxRequestCostMs    the most estimated execution time one request may carry (batches are cut below it)
+     * @param timeRemainingUnitMs milliseconds per unit of the x-ms-ratelimit-time-remaining-xrm-requests header
+     *                            (1000: Dataverse reports seconds)
+     */
     public DataverseClient(HttpClient http, String baseUrl, List<DataverseUser> users, ObjectMapper json, Duration timeout,
-            Clock clock, MeterRegistry meters) {
+            long maxRequestCostMs, long timeRemainingUnitMs, Clock clock, MeterRegistry meters) {
         if (users.isEmpty()) {
             throw new IllegalArgumentException("at least one Dataverse application user is needed");
         }
         this.http = http;
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-        this.users = List.copyOf(users);
+        if (maxRequestCostMs < 1) {
+            throw new IllegalArgumentException("the request cost cap must be positive, was " + maxRequestCostMs);
+        }
+        this.maxRequestCostMs = maxRequestCostMs;
+        if (timeRemainingUnitMs < 1) {
+            throw new IllegalArgumentException("the time-remaining header's unit must be at least 1 ms, was " + timeRemainingUnitMs);
+        }
+        this.timeRemainingUnitMs = timeRemainingUnitMs;
         this.json = json;
         this.timeout = timeout;
         this.clock = clock;
         this.meters = meters;
         this.throttled = Counter.builder("dataverse.throttled").description("429 answers received from Dataverse").register(meters);
+        List<Lane> lanes = new ArrayList<>();
+        for (DataverseUser user : users) {
+            Lane lane = new Lane(user, meters);
+            Gauge.builder("dataverse.execution.ms.remaining", lane, this::executionMsRemaining)
+                    .description("Execution time left in the user's window, in ms (last reported by Dataverse, else the gate's estimate)")
+                    .tag("user", user.name()).register(meters);
+            lanes.add(lane);
+        }
+        this.lanes = List.copyOf(lanes);
     }
 
     /** The latest version of a row, or empty when Dataverse says it does not exist (404). */
@@ -166,19 +193,69 @@ public class DataverseClient {
         HttpRequest.Builder shape(DataverseUser user, HttpRequest.Builder builder);
     }
 
+    /** One application user and what the client tracks for it. */
+    private static final class Lane {
+        final DataverseUser user;
+        final Counter executionMs;
+        final AtomicLong lastTimeRemaining = new AtomicLong(RateLimitHeaders.UNKNOWN);
+        final AtomicLong lastTimeRemainingAt = new AtomicLong();
+
+        Lane(DataverseUser user, MeterRegistry meters) {
+            this.user = user;
+            this.executionMs = Counter.builder("dataverse.execution.ms")
+                    .description("Execution time charged by Dataverse for the requests sent, in ms (as reported, else estimated)")
+                    .tag("user", user.name()).register(meters);
+        }
+    }
+
     private HttpResponse<String> send(String kind, int rows, RequestShape shape, String correlationId) throws IOException, InterruptedException {
-        DataverseUser user = users.get(Math.floorMod(nextUser.getAndIncrement(), users.size()));
-        HttpResponse<String> response = sendAs(user, kind, rows, shape, correlationId);
+        DataverseCostEstimator.Kind costKind = kind.startsWith("read") ? DataverseCostEstimator.Kind.READ : DataverseCostEstimator.Kind.WRITE;
+        Lane lane = pick(costKind, rows);
+        HttpResponse<String> response = sendAs(lane, kind, costKind, rows, shape, correlationId);
         if (response.statusCode() == 401) {
             // the cached token may have expired or been revoked early: one fresh token, one more try
-            user.tokens().refresh();
-            response = sendAs(user, kind, rows, shape, correlationId);
+            lane.user.tokens().refresh();
+            response = sendAs(lane, kind, costKind, rows, shape, correlationId);
         }
         return response;
     }
 
-    private HttpResponse<String> sendAs(DataverseUser user, String kind, int rows, RequestShape shape, String correlationId)
-            throws IOException, InterruptedException {
+    /**
+     * The user to send as: the one whose gate admits this request soonest (its own estimate of the cost), then the
+     * one with the most free concurrent slots, ties taken round robin. Any user may serve any request: per-row
+     * ordering comes from the broker (message groups, sessions: one message of a row at a time, and each message
+     * waits for its own answer), not from the user.
+     */
+    private Lane pick(DataverseCostEstimator.Kind kind, int rows) {
+        int start = Math.floorMod(nextUser.getAndIncrement(), lanes.size());
+        if (lanes.size() == 1) {
+            return lanes.get(0);
+        }
+        long[] waits = new long[lanes.size()];
+        int[] free = new int[lanes.size()];
+        for (int i = 0; i < lanes.size(); i++) {
+            DataverseUser user = lanes.get(i).user;
+            waits[i] = user.gate() == null ? 0 : user.gate().millisUntilSendable(user.costs().estimate(kind, rows));
+            free[i] = user.gate() == null ? 0 : user.gate().availableConcurrentCalls();
+        }
+        return lanes.get(pickUser(waits, free, start));
+    }
+
+    /** The index with the shortest wait, then the most free slots; among equals the first from {@code start} on. */
+    static int pickUser(long[] waits, int[] freeSlots, int start) {
+        int best = -1;
+        for (int k = 0; k < waits.length; k++) {
+            int i = (start + k) % waits.length;
+            if (best < 0 || waits[i] < waits[best] || (waits[i] == waits[best] && freeSlots[i] > freeSlots[best])) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private HttpResponse<String> sendAs(Lane lane, String kind, DataverseCostEstimator.Kind costKind, int rows, RequestShape shape,
+            String correlationId) throws IOException, InterruptedException {
+        DataverseUser user = lane.user;
         HttpRequest.Builder b = HttpRequest.newBuilder()
                 .timeout(timeout)
                 .header("Authorization", "Bearer " + user.tokens().token())
@@ -189,29 +266,90 @@ public class DataverseClient {
             b.header("X-Correlation-ID", correlationId);
         }
         HttpRequest request = shape.shape(user, b).build();
+        long cost = user.costs().estimate(costKind, rows);
         DataverseRequestGate gate = user.gate();
-        if (gate != null) {
-            gate.acquire();
-        }
+        DataverseRequestGate.Ticket ticket = gate != null ? gate.acquire(cost) : null;
+        boolean answered = false;
         try {
             requestsByKind.computeIfAbsent(kind, k -> Counter.builder("dataverse.requests")
                     .description("Requests sent to the Dataverse Web API").tag("kind", k).register(meters)).increment();
             rowsByKind.computeIfAbsent(kind, k -> DistributionSummary.builder("dataverse.rows.per.request")
                     .description("Rows read or written per Dataverse request").tag("kind", k).register(meters)).record(rows);
+            long sent = System.nanoTime();
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() == 429) {
+            long durationMs = (System.nanoTime() - sent) / 1_000_000;
+            answered = true;
+            int status = response.statusCode();
+            RateLimitHeaders.Remaining remaining = RateLimitHeaders.read(response.headers(), timeRemainingUnitMs);
+            if (remaining.hasExecutionMs()) {
+                lane.lastTimeRemaining.set(remaining.executionMs());
+                lane.lastTimeRemainingAt.set(clock.millis());
+            }
+            OptionalLong reported = gate != null ? gate.onResponse(ticket, remaining) : OptionalLong.empty();
+            if (status == 429) {
                 throttled.increment();
                 Duration retryAfter = RetryAfter.parse(response.headers().firstValue("Retry-After").orElse(null), clock.instant());
                 if (gate != null) {
                     gate.pauseFor(retryAfter != null ? retryAfter : Duration.ofSeconds(1));
                 }
+            } else if (status != 401) { // a 401 or a 429 ran nothing
+                if (status < 300 || status == 404) {
+                    if (reported.isPresent()) {
+                        user.costs().learnFromServer(costKind, rows, reported.getAsLong());
+                    } else {
+                        user.costs().learnFromDuration(costKind, rows, durationMs);
+                    }
+                }
+                lane.executionMs.increment(reported.orElse(cost));
             }
             return response;
         } finally {
+            if (!answered) {
+                lane.executionMs.increment(cost); // no answer: it may have run
+                if (gate != null) {
+                    gate.onNoAnswer(ticket);
+                }
+            }
             if (gate != null) {
                 gate.release();
             }
         }
+    }
+
+    /** The execution time Dataverse last reported for the user, else (with pacing) the gate's own estimate. */
+    private double executionMsRemaining(Lane lane) {
+        DataverseRequestGate gate = lane.user.gate();
+        long reported = lane.lastTimeRemaining.get();
+        if (reported >= 0 && (gate == null || clock.millis() - lane.lastTimeRemainingAt.get() < gate.windowMillis())) {
+            return reported;
+        }
+        return gate != null ? gate.executionMsRemainingEstimate() : Double.NaN;
+    }
+
+    /**
+     * The estimated execution time of one request of {@code rows} rows: the highest of the users' estimates, as
+     * the batch is formed before it is known which user sends it.
+     */
+    public long estimatedCost(DataverseCostEstimator.Kind kind, int rows) {
+        long cost = 0;
+        for (Lane lane : lanes) {
+            cost = Math.max(cost, lane.user.costs().estimate(kind, rows));
+        }
+        return cost;
+    }
+
+    /**
+     * The most execution time one request may be estimated at: dataverse.limits.max-request-cost-ms (well under
+     * the client's and Dataverse's 2-minute request timeouts), and never more than a user's window can admit.
+     */
+    public long maxRequestCostMs() {
+        long cap = maxRequestCostMs;
+        for (Lane lane : lanes) {
+            if (lane.user.gate() != null) {
+                cap = Math.min(cap, lane.user.gate().executionMsBudget());
+            }
+        }
+        return cap;
     }
 
     private static String select(Collection<String> columns) {
@@ -241,8 +379,8 @@ public class DataverseClient {
     /** How long the next request would wait for pacing, on the user that could send soonest (0 without pacing). */
     public long millisUntilSendable() {
         long best = Long.MAX_VALUE;
-        for (DataverseUser user : users) {
-            best = Math.min(best, user.gate() == null ? 0 : user.gate().millisUntilSendable());
+        for (Lane lane : lanes) {
+            best = Math.min(best, lane.user.gate() == null ? 0 : lane.user.gate().millisUntilSendable());
         }
         return best;
     }

@@ -24,7 +24,9 @@ import org.apache.camel.Exchange;
 /**
  * The Dataverse side of the hops, called from the routes: enrich, write back, mark failed.
  * With batching on, concurrent reads of one table go out as one In-filter query and concurrent write-backs as
- * one $batch ({@link MicroBatcher}); each message still gets its own row, its own 404 or its own error.
+ * one $batch ({@link MicroBatcher}); each message still gets its own row, its own 404 or its own error. A batch is
+ * sized by what it costs, not only by its count: it is cut before its estimated execution time would exceed
+ * {@link DataverseClient#maxRequestCostMs()} (Dataverse charges each operation of a $batch in full).
  */
 public class DataverseHops {
     public static final String STATUS_SYNCED = "Synced";
@@ -66,7 +68,8 @@ public class DataverseHops {
         this.workers = workers;
         this.writer = writes.enabled()
                 ? new MicroBatcher<>("dataverse-write-back", writes.maxRows(), writes.window(), this::sendWrites, timer, workers,
-                        client::millisUntilSendable)
+                        client::millisUntilSendable, (batch, next) -> fitsOneRequest(batch.size() + 1,
+                                rows -> client.estimatedCost(DataverseCostEstimator.Kind.WRITE, rows), client.maxRequestCostMs()))
                 : null;
     }
 
@@ -142,7 +145,26 @@ public class DataverseHops {
 
     private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity) {
         return readers.computeIfAbsent(entity.logicalName(), name -> new MicroBatcher<>("dataverse-read-" + name,
-                reads.maxRows(), reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable));
+                reads.maxRows(), reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable,
+                (batch, next) -> fitsOneRequest(distinctRows(batch, next),
+                        rows -> client.estimatedCost(DataverseCostEstimator.Kind.READ, rows), client.maxRequestCostMs())));
+    }
+
+    /** The rows one In-filter query would ask for with {@code next} added (a row asked twice is read once). */
+    private static int distinctRows(List<Read> batch, Read next) {
+        Set<String> ids = new java.util.HashSet<>();
+        batch.forEach(r -> ids.add(r.rowId()));
+        ids.add(next.rowId());
+        return ids.size();
+    }
+
+    /**
+     * Whether one request of {@code rows} rows stays within the cost cap: its estimated execution time at most
+     * {@code capMs} (dataverse.limits.max-request-cost-ms, never more than the window admits). A single row always
+     * goes: it cannot be split further. The batchers' max-rows still bound the count.
+     */
+    static boolean fitsOneRequest(int rows, java.util.function.IntToLongFunction estimatedCost, long capMs) {
+        return rows <= 1 || estimatedCost.applyAsLong(rows) <= capMs;
     }
 
     private List<Optional<ObjectNode>> sendReads(EntitySettings entity, List<Read> batch) {

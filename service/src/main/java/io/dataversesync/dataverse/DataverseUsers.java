@@ -2,7 +2,6 @@ package io.dataversesync.dataverse;
 
 import java.net.http.HttpClient;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,13 +18,20 @@ import io.micrometer.core.instrument.MeterRegistry;
  * The application users the Web API is called as: the one piece of wiring that must choose (which credential,
  * how many users), so it stays Java. dataverse.auth.client-id may list several (comma separated; in client-secret
  * mode dataverse.auth.client-secret lists the secrets in the same order): Dataverse counts its service protection
- * limits per user, so several users spread the load. Each user gets its own token cache and request gate.
+ * limits per user, so several users spread the load. Each user gets its own token cache, request gate (its budgets)
+ * and cost estimator; {@link DataverseClient} sends each request as the user that can send it soonest.
  */
 public final class DataverseUsers {
 
-    /** dataverse.auth.* and dataverse.limits.* (application.properties holds every default). */
+    /**
+     * dataverse.auth.* and dataverse.limits.* (application.properties holds every default).
+     *
+     * @param limits       each user's service protection limits (used when pacing is on)
+     * @param costPriors   where each user's cost estimator starts (dataverse.limits.cost.*)
+     * @param learningRate weight of a new observation in the estimators' moving averages
+     */
     public record Settings(String mode, String scope, String tokenUrl, String tenantId, String clientIds, String clientSecrets,
-            boolean pacing, int requestsPerWindow, Duration window, double headroom, int maxConcurrent, Duration maxWait) {
+            boolean pacing, DataverseRequestGate.Limits limits, DataverseCostEstimator.Priors costPriors, double learningRate) {
     }
 
     private DataverseUsers() {
@@ -42,10 +48,9 @@ public final class DataverseUsers {
             String clientId = clientIds.get(i);
             String secret = i < secrets.size() ? secrets.get(i) : null;
             String name = clientId.isEmpty() ? "default" : clientId;
-            DataverseRequestGate gate = s.pacing()
-                    ? new DataverseRequestGate(name, s.requestsPerWindow(), s.window(), s.headroom(), s.maxConcurrent(), s.maxWait(), clock, meters)
-                    : null;
-            users.add(new DataverseUser(name, new DataverseTokenProvider(credential(s, clientId, secret, http, json), s.scope()), gate));
+            DataverseRequestGate gate = s.pacing() ? new DataverseRequestGate(name, s.limits(), clock, meters) : null;
+            users.add(new DataverseUser(name, new DataverseTokenProvider(credential(s, clientId, secret, http, json), s.scope()), gate,
+                    new DataverseCostEstimator(s.costPriors(), s.learningRate())));
         }
         return users;
     }

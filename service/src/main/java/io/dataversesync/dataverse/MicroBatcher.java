@@ -20,6 +20,9 @@ import java.util.function.Function;
  * here each queue message must stay on its consumer thread (synchronous, transacted JMS; Service Bus lock
  * renewal in 4.17) and get back its own row or its own error.
  *
+ * A batch is cut (sent) when it reaches maxSize, when its window closes, or when the caller's {@link Admission}
+ * refuses the next request (e.g. the combined request would cost too much): that request then opens the next batch.
+ *
  * @param <R> one request (a row id, a write-back)
  * @param <S> its result, in the same order as the requests handed to the flusher
  */
@@ -31,7 +34,19 @@ public final class MicroBatcher<R, S> {
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
     private final java.util.function.LongSupplier millisUntilSendable;
+    private final Admission<R> admission;
     private Batch current; // guarded by this
+
+    /** Whether an open batch may take one more request (maxSize applies anyway); a lone request is always taken. */
+    @FunctionalInterface
+    public interface Admission<R> {
+        /** @param batch the requests of the open batch (not empty; do not keep or change it) */
+        boolean admits(List<R> batch, R next);
+
+        static <R> Admission<R> any() {
+            return (batch, next) -> true;
+        }
+    }
 
     public MicroBatcher(String name, int maxSize, Duration window, Function<List<R>, List<S>> flusher,
             ScheduledExecutorService timer, ExecutorService workers) {
@@ -44,6 +59,13 @@ public final class MicroBatcher<R, S> {
      */
     public MicroBatcher(String name, int maxSize, Duration window, Function<List<R>, List<S>> flusher,
             ScheduledExecutorService timer, ExecutorService workers, java.util.function.LongSupplier millisUntilSendable) {
+        this(name, maxSize, window, flusher, timer, workers, millisUntilSendable, Admission.any());
+    }
+
+    /** @param admission whether the open batch may grow by one more request; refused, the batch is sent without it */
+    public MicroBatcher(String name, int maxSize, Duration window, Function<List<R>, List<S>> flusher,
+            ScheduledExecutorService timer, ExecutorService workers, java.util.function.LongSupplier millisUntilSendable,
+            Admission<R> admission) {
         if (maxSize < 1) {
             throw new IllegalArgumentException("maxSize must be >= 1");
         }
@@ -54,13 +76,19 @@ public final class MicroBatcher<R, S> {
         this.timer = timer;
         this.workers = workers;
         this.millisUntilSendable = millisUntilSendable;
+        this.admission = admission;
     }
 
     /** Adds the request to the open batch and waits for its result; the flusher's exception is rethrown as is. */
     public S submit(R request, Duration timeout) throws Exception {
         CompletableFuture<S> result = new CompletableFuture<>();
         Batch full = null;
+        Batch cut = null;
         synchronized (this) {
+            if (current != null && !admission.admits(java.util.Collections.unmodifiableList(current.requests), request)) {
+                cut = current; // the request does not fit: the open batch goes as it is, the request starts the next
+                current = null;
+            }
             if (current == null) {
                 Batch opened = new Batch();
                 current = opened;
@@ -73,6 +101,9 @@ public final class MicroBatcher<R, S> {
                 full = current;
                 current = null;
             }
+        }
+        if (cut != null) {
+            workers.execute(cut::send); // this thread stays with its own batch, which may fill up meanwhile
         }
         if (full != null) {
             full.send(); // the thread that filled the batch sends it: no hand-over when load is high

@@ -95,4 +95,34 @@ class MicroBatcherTest {
         assertThat(batcher.submit("x", Duration.ofMillis(500))).isEqualTo("x");
         assertThat(sizes).containsExactly(1);
     }
+
+    @Test
+    void aBatchIsCutWhenTheNextRequestWouldMakeItCostMoreThanTheCap() throws Exception {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        // what the caller decides: one request costs 5 + 10 per row and may cost at most 35, so 3 rows a batch
+        MicroBatcher.Admission<Integer> withinCost = (batch, next) -> 5 + 10L * (batch.size() + 1) <= 35;
+        MicroBatcher<Integer, Integer> batcher = new MicroBatcher<>("test", 100, Duration.ofMillis(200), batch -> {
+            batches.add(List.copyOf(batch));
+            return batch;
+        }, timer, workers, () -> 0L, withinCost);
+
+        List<Future<Integer>> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            int request = i;
+            answers.add(callers.submit(() -> batcher.submit(request, Duration.ofSeconds(5))));
+        }
+        for (int i = 0; i < 10; i++) {
+            assertThat(answers.get(i).get()).isEqualTo(i); // each caller still gets its own answer
+        }
+        assertThat(batches).allSatisfy(b -> assertThat(b).hasSizeLessThanOrEqualTo(3));
+        assertThat(batches.stream().mapToInt(List::size).sum()).isEqualTo(10);
+        assertThat(batches).hasSizeGreaterThanOrEqualTo(4);
+    }
+
+    @Test
+    void aLoneRequestGoesEvenWhenItAloneCostsMoreThanTheCap() throws Exception {
+        MicroBatcher<String, String> batcher = new MicroBatcher<>("test", 100, Duration.ofMillis(10), batch -> batch, timer, workers,
+                () -> 0L, (batch, next) -> false);
+        assertThat(batcher.submit("huge", Duration.ofSeconds(2))).isEqualTo("huge");
+    }
 }
