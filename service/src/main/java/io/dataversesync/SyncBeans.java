@@ -134,6 +134,7 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("dataverse.limits.cost.write-ms") double writeMs,
             @PropertyInject("dataverse.limits.cost.request-ms") double requestMs,
             @PropertyInject("dataverse.limits.cost.learning-rate") double learningRate,
+            @PropertyInject("dataverse.limits.cost.learn-from-durations") boolean learnFromDurations,
             ObjectMapper syncJson, Clock clock, MeterRegistry metricsRegistry) {
         HttpClient http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
@@ -142,7 +143,8 @@ public class SyncBeans implements CamelContextAware {
         var limits = new DataverseRequestGate.Limits(requestsPerWindow, executionMsPerWindow, Duration.ofSeconds(windowSeconds), headroom,
                 maxConcurrent, Duration.ofMillis(maxWaitMs));
         var users = DataverseUsers.create(new DataverseUsers.Settings(mode.trim(), scope.trim(), tokenUrl.trim(), tenantId,
-                clientIds, clientSecrets, pacing, limits, new DataverseCostEstimator.Priors(readRowMs, writeMs, requestMs), learningRate),
+                clientIds, clientSecrets, pacing, limits, new DataverseCostEstimator.Priors(readRowMs, writeMs, requestMs), learningRate,
+                learnFromDurations),
                 http, syncJson, clock, metricsRegistry);
         return new DataverseClient(http, url.trim(), users, syncJson, Duration.ofMillis(timeoutMs), maxRequestCostMs,
                 timeRemainingUnitMs, clock, metricsRegistry);

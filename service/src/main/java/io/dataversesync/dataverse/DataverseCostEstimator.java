@@ -36,6 +36,7 @@ public final class DataverseCostEstimator {
     private static final double MAX_RATIO = 4;
 
     private final double weight;
+    private final boolean learnFromDurations;
     private double requestMs; // guarded by this
     private double readRowMs; // guarded by this
     private double writeMs; // guarded by this
@@ -47,6 +48,18 @@ public final class DataverseCostEstimator {
 
     /** @param weight of a new observation in the moving average, in (0, 1] */
     public DataverseCostEstimator(Priors priors, double weight) {
+        this(priors, weight, true);
+    }
+
+    /**
+     * @param learnFromDurations whether durations teach the estimate until the server reports costs. Off in the
+     *        service by default (dataverse.limits.cost.learn-from-durations): on a busy host a duration measures
+     *        queueing for CPU and connections more than execution, and an inflated estimate would cut batches small
+     *        and hold requests the limits allow. Real Dataverse sends the rate-limit headers on every answer, so the
+     *        priors only have to last until the first one.
+     */
+    public DataverseCostEstimator(Priors priors, double weight, boolean learnFromDurations) {
+        this.learnFromDurations = learnFromDurations;
         if (!(weight > 0 && weight <= 1)) {
             throw new IllegalArgumentException("the learning rate must be in (0, 1], was " + weight);
         }
@@ -84,7 +97,7 @@ public final class DataverseCostEstimator {
 
     /** The request took {@code durationMs} from sending to its answer; ignored once the server reports costs. */
     public synchronized void learnFromDuration(Kind kind, int rows, long durationMs) {
-        if (!serverReports && durationMs >= 0) {
+        if (learnFromDurations && !serverReports && durationMs >= 0) {
             learn(kind, durationMs / predict(kind, rows));
         }
     }

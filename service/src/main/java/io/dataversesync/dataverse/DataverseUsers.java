@@ -29,9 +29,11 @@ public final class DataverseUsers {
      * @param limits       each user's service protection limits (used when pacing is on)
      * @param costPriors   where each user's cost estimator starts (dataverse.limits.cost.*)
      * @param learningRate weight of a new observation in the estimators' moving averages
+     * @param learnFromDurations whether the estimators learn from durations before the server reports costs
      */
     public record Settings(String mode, String scope, String tokenUrl, String tenantId, String clientIds, String clientSecrets,
-            boolean pacing, DataverseRequestGate.Limits limits, DataverseCostEstimator.Priors costPriors, double learningRate) {
+            boolean pacing, DataverseRequestGate.Limits limits, DataverseCostEstimator.Priors costPriors, double learningRate,
+            boolean learnFromDurations) {
     }
 
     private DataverseUsers() {
@@ -50,7 +52,7 @@ public final class DataverseUsers {
             String name = clientId.isEmpty() ? "default" : clientId;
             DataverseRequestGate gate = s.pacing() ? new DataverseRequestGate(name, s.limits(), clock, meters) : null;
             users.add(new DataverseUser(name, new DataverseTokenProvider(credential(s, clientId, secret, http, json), s.scope()), gate,
-                    new DataverseCostEstimator(s.costPriors(), s.learningRate())));
+                    new DataverseCostEstimator(s.costPriors(), s.learningRate(), s.learnFromDurations())));
         }
         return users;
     }

@@ -41,6 +41,19 @@ class DataverseCostEstimatorTest {
     }
 
     @Test
+    void withDurationLearningOffOnlyTheServerTeachesTheEstimate() {
+        DataverseCostEstimator serverOnly = new DataverseCostEstimator(new DataverseCostEstimator.Priors(1, 10, 5), 0.2, false);
+        for (int i = 0; i < 40; i++) {
+            serverOnly.learnFromDuration(WRITE, 100, 20_000); // a busy host: queueing, not execution
+        }
+        assertThat(serverOnly.estimate(WRITE, 100)).isEqualTo(1005);
+        for (int i = 0; i < 40 * DataverseCostEstimator.ANSWERS_PER_STEP; i++) {
+            serverOnly.learnFromServer(WRITE, 100, 2010);
+        }
+        assertThat((double) serverOnly.estimate(WRITE, 100)).isCloseTo(2010, within(20.0));
+    }
+
+    @Test
     void oneOddObservationMovesTheEstimateOnlyAStep() {
         costs.learnFromDuration(WRITE, 1, 1_000_000);
         assertThat(costs.estimate(WRITE, 1)).isEqualTo(24); // 15 * (1 + 0.2 * (4 - 1)): the ratio is capped at 4
