@@ -3,8 +3,6 @@ package io.dataversesync.emulator;
 import io.dataversesync.dataverse.odata.ODataBatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpRequest;
@@ -25,21 +23,8 @@ import static io.dataversesync.emulator.TestHttp.JSON;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class ODataBatchTest {
+class ODataBatchTest extends DefaultEmulatorFixture {
 
-    DataverseEmulator dataverse;
-    String token;
-
-    @BeforeEach
-    void start() {
-        dataverse = startEmulator(new DataverseEmulator.Settings());
-        token = token(dataverse);
-    }
-
-    @AfterEach
-    void stop() {
-        dataverse.close();
-    }
 
     // ---------------------------------------------------------------- format
 

@@ -1,8 +1,6 @@
 package io.dataversesync.emulator;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.URLEncoder;
@@ -14,32 +12,13 @@ import java.util.Locale;
 
 import static io.dataversesync.emulator.DataverseEmulatorTest.auth;
 import static io.dataversesync.emulator.DataverseEmulatorTest.columns;
-import static io.dataversesync.emulator.DataverseEmulatorTest.startEmulator;
-import static io.dataversesync.emulator.DataverseEmulatorTest.token;
 import static io.dataversesync.emulator.TestHttp.get;
 import static io.dataversesync.emulator.TestHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Server-driven paging as in learn.microsoft.com, Dataverse Web API, "Page results using OData". */
-class PagingTest {
+class PagingTest extends DefaultEmulatorFixture {
 
-    DataverseEmulator dataverse;
-    String token;
-
-    @BeforeEach
-    void start() {
-        dataverse = startEmulator(new DataverseEmulator.Settings());
-        token = token(dataverse);
-    }
-
-    @AfterEach
-    void stop() {
-        dataverse.close();
-    }
-
-    String api(String relative) {
-        return dataverse.baseUrl() + DataverseEmulator.API_ROOT + relative;
-    }
 
     /** Ids inserted in a shuffled order so that the answer's order is the emulator's doing, not the insertion's. */
     List<String> seed(int count) {

@@ -4,8 +4,6 @@ import io.dataversesync.dataverse.odata.ODataBatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.URLEncoder;
@@ -18,8 +16,6 @@ import static io.dataversesync.emulator.DataverseEmulatorTest.ID_2;
 import static io.dataversesync.emulator.DataverseEmulatorTest.MISSING;
 import static io.dataversesync.emulator.DataverseEmulatorTest.auth;
 import static io.dataversesync.emulator.DataverseEmulatorTest.columns;
-import static io.dataversesync.emulator.DataverseEmulatorTest.startEmulator;
-import static io.dataversesync.emulator.DataverseEmulatorTest.token;
 import static io.dataversesync.emulator.DataverseEmulatorTest.tokenRequest;
 import static io.dataversesync.emulator.ServiceProtectionTest.id;
 import static io.dataversesync.emulator.TestHttp.JSON;
@@ -30,28 +26,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** $count, If-None-Match, declared columns, alternate keys, upsert status codes and token scopes. */
-class WebApiGapsTest {
+class WebApiGapsTest extends DefaultEmulatorFixture {
 
     static final List<String> ACCOUNT_COLUMNS = List.of("name", "accountnumber", "telephone1", "address1_city",
             "statecode", "new_syncstatus");
 
-    DataverseEmulator dataverse;
-    String token;
-
-    @BeforeEach
-    void start() {
-        dataverse = startEmulator(new DataverseEmulator.Settings());
-        token = token(dataverse);
-    }
-
-    @AfterEach
-    void stop() {
-        dataverse.close();
-    }
-
-    String api(String relative) {
-        return dataverse.baseUrl() + DataverseEmulator.API_ROOT + relative;
-    }
 
     void seed(int count) {
         for (int i = 0; i < count; i++) {
