@@ -17,7 +17,10 @@ import io.dataversesync.sync.EntityCatalog;
 import io.dataversesync.sync.SyncDedupe;
 import io.dataversesync.sync.SyncMessages;
 import io.dataversesync.sync.SyncMetrics;
-import io.dataversesync.sync.TargetCredentials;
+import io.dataversesync.target.TargetAuth;
+import io.dataversesync.target.TargetBreakers;
+import io.dataversesync.target.TargetCatalog;
+import io.dataversesync.target.TargetPaths;
 import io.dataversesync.transport.ArtemisTransport;
 import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.Transport;
@@ -75,15 +78,32 @@ public class SyncBeans implements CamelContextAware {
         return EntityCatalog.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null));
     }
 
+    /** sync.targets and, per target, sync.target.NAME.* (the contract of each is its file in routes/targets/). */
     @BindToRegistry
-    public SyncMessages syncMessages(ObjectMapper syncJson, EntityCatalog entityCatalog, Clock clock) {
-        return new SyncMessages(syncJson, entityCatalog, clock);
+    public TargetCatalog targetCatalog(EntityCatalog entityCatalog) {
+        return TargetCatalog.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), entityCatalog);
+    }
+
+    @BindToRegistry
+    public SyncMessages syncMessages(ObjectMapper syncJson, EntityCatalog entityCatalog, TargetCatalog targetCatalog, Clock clock) {
+        return new SyncMessages(syncJson, entityCatalog, targetCatalog, clock);
+    }
+
+    /** One circuit breaker and bulkhead per target (the admit / succeeded steps of routes/target-template.camel.yaml). */
+    @BindToRegistry
+    public TargetBreakers targetBreakers(TargetCatalog targetCatalog, MeterRegistry metricsRegistry, Clock clock) {
+        TargetBreakers breakers = new TargetBreakers(targetCatalog, new ErrorClassifier(clock), metricsRegistry, context,
+                context.getExecutorServiceManager().newSingleThreadExecutor(this, "target-breaker-control"));
+        context.getRegistry().bind("targetBreakersHealthCheck", new io.dataversesync.target.TargetBreakersHealthCheck(breakers));
+        return breakers;
     }
 
     /** Settings per consumer route (sync.policy.ROUTE_ID.KEY) fall back to sync.policy.KEY. */
     @BindToRegistry
     public SyncPolicy syncPolicy(Clock clock) {
-        return new SyncPolicy(new ErrorClassifier(clock), key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), clock);
+        // the breakers are looked up when a failure is decided: bean methods are not called in a fixed order
+        return new SyncPolicy(new ErrorClassifier(clock), key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), clock,
+                (exchange, failure) -> context.getRegistry().lookupByNameAndType("targetBreakers", TargetBreakers.class).holdFor(exchange, failure));
     }
 
     @BindToRegistry
@@ -101,9 +121,18 @@ public class SyncBeans implements CamelContextAware {
         };
     }
 
+    /** Each target's credentials (sync.target.NAME.auth): secrets resolved on first use, OAuth2 tokens cached. */
     @BindToRegistry
-    public TargetCredentials targetCredentials(@PropertyInject("target.api-key-cache-seconds") long cacheSeconds, Clock clock) {
-        return new TargetCredentials(context, "target.api-key", Duration.ofSeconds(cacheSeconds), clock);
+    public TargetAuth targetAuth(TargetCatalog targetCatalog, @PropertyInject("sync.target.secret-cache-seconds") long cacheSeconds,
+            ObjectMapper syncJson, Clock clock) {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        return new TargetAuth(targetCatalog, key -> context.resolvePropertyPlaceholders("{{" + key + "}}"), Duration.ofSeconds(cacheSeconds),
+                clock, http, syncJson);
+    }
+
+    @BindToRegistry
+    public TargetPaths targetPaths() {
+        return new TargetPaths();
     }
 
     @BindToRegistry
@@ -152,13 +181,12 @@ public class SyncBeans implements CamelContextAware {
 
     /** The enrich, write-back and mark-failed hops: coalesced reads (sync.coalesce.*), batched writes (sync.writeback.batch.*). */
     @BindToRegistry
-    public DataverseHops dataverse(DataverseClient dataverseClient, EntityCatalog entityCatalog, ObjectMapper syncJson, Clock clock,
-            @PropertyInject("sync.writeback.target-id-column") String targetIdColumn,
+    public DataverseHops dataverse(DataverseClient dataverseClient, EntityCatalog entityCatalog, TargetCatalog targetCatalog,
+            ObjectMapper syncJson, Clock clock,
             @PropertyInject("sync.writeback.status-column") String statusColumn,
             @PropertyInject("sync.writeback.synced-at-column") String syncedAtColumn,
             @PropertyInject("sync.writeback.error-column") String errorColumn,
             @PropertyInject("sync.writeback.error-max-length") int errorMaxLength,
-            @PropertyInject("sync.writeback.synced-hash-column") String syncedHashColumn,
             @PropertyInject("sync.coalesce.enabled") boolean coalesce,
             @PropertyInject("sync.coalesce.window-ms") long coalesceWindowMs,
             @PropertyInject("sync.coalesce.max-rows") int coalesceMaxRows,
@@ -166,13 +194,12 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.writeback.batch.window-ms") long batchWindowMs,
             @PropertyInject("sync.writeback.batch.max-rows") int batchMaxRows,
             @PropertyInject("dataverse.timeout-ms") long timeoutMs) {
-        WriteBackColumns columns = new WriteBackColumns(targetIdColumn.trim(), statusColumn.trim(), syncedAtColumn.trim(),
-                errorColumn.trim(), errorMaxLength, syncedHashColumn.trim());
+        WriteBackColumns columns = new WriteBackColumns(statusColumn.trim(), syncedAtColumn.trim(), errorColumn.trim(), errorMaxLength);
         // a batch waits for its answer at most two request timeouts (it may wait for pacing before it is sent)
         Duration maxWait = Duration.ofMillis(timeoutMs * 2);
         // threads owned by Camel: shut down with the context
         var executors = context.getExecutorServiceManager();
-        return new DataverseHops(dataverseClient, entityCatalog, columns, syncJson, clock,
+        return new DataverseHops(dataverseClient, entityCatalog, targetCatalog, columns, syncJson, clock,
                 new DataverseHops.Batching(coalesce, Duration.ofMillis(coalesceWindowMs), coalesceMaxRows, maxWait),
                 new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), batchMaxRows, maxWait),
                 executors.newScheduledThreadPool(this, "dataverse-batch-timer", 1),

@@ -18,11 +18,13 @@ import org.junit.jupiter.api.Test;
  */
 class MappingEditTest extends SyncTestSupport {
     private static final Path MAPPINGS = Path.of("target/test-mappings/" + UUID.randomUUID());
+    /** The customers target's mapping of account rows. */
+    private static final Path MAPPING = MAPPINGS.resolve("customers/account.jsonata");
 
     static {
         try {
-            Files.createDirectories(MAPPINGS);
-            Files.copy(ProjectFiles.path("routes/mappings/account.jsonata"), MAPPINGS.resolve("account.jsonata"));
+            Files.createDirectories(MAPPINGS.resolve("customers"));
+            Files.copy(ProjectFiles.path("routes/mappings/customers/account.jsonata"), MAPPING);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -36,7 +38,7 @@ class MappingEditTest extends SyncTestSupport {
         awaitSynced(id);
         assertThat(target().record("customers", id).orElseThrow().has("displayName")).isFalse();
 
-        Files.writeString(MAPPINGS.resolve("account.jsonata"), """
+        Files.writeString(MAPPING, """
                 {
                   "externalId": accountid,
                   "name": name,
@@ -55,18 +57,18 @@ class MappingEditTest extends SyncTestSupport {
 
     @Test
     void aBrokenMappingIsAPermanentErrorDeadLetteredWithoutRetry() throws Exception {
-        Files.writeString(MAPPINGS.resolve("account.jsonata"), "{ \"name\": name, ");
+        Files.writeString(MAPPING, "{ \"name\": name, ");
         String id = createAccount("Broken mapping");
         notifyChange("account", id);
 
-        Exchange deadLetter = receiveDeadLetter(OUTBOUND, Duration.ofSeconds(10));
+        // the mapping is the customers target's: its own dead-letter queue
+        Exchange deadLetter = receiveDeadLetter("dataverse-changes.customers", Duration.ofSeconds(10));
         assertThat(deadLetter).isNotNull();
         assertThat(deadLetter.getMessage().getHeader(ArtemisTransport.DEAD_LETTER_REASON)).isEqualTo("MappingError");
         assertThat(deadLetter.getMessage().getHeader(ArtemisTransport.DEAD_LETTER_DESCRIPTION, String.class))
                 .contains("hop=transform").contains("account.jsonata");
         assertThat(dataverseCalls("GET", id)).hasSize(1);
         assertThat(target().requests()).isEmpty();
-        Files.copy(ProjectFiles.path("routes/mappings/account.jsonata"), MAPPINGS.resolve("account.jsonata"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(ProjectFiles.path("routes/mappings/customers/account.jsonata"), MAPPING, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 }

@@ -46,9 +46,12 @@ class ObservabilityTest extends SyncTestSupport {
         assertThat(metrics).contains("dataverse_sync_messages_total{hop=\"call-target\",outcome=\"retried\"} 1.0");
         assertThat(metrics).contains("dataverse_sync_messages_total{hop=\"write-back\",outcome=\"ok\"} 1.0");
         assertThat(metrics).contains("dataverse_sync_end_to_end_seconds_bucket");
-        // one count per consumed message: the notification was consumed twice (retried, then delivered), its ack once
-        assertThat(metrics).contains("dataverse_sync_consumed_total{outcome=\"retried\",queue=\"dataverse-outbound\"} 1.0");
+        // one count per consumed message: the notification once (published), the target's copy twice (retried on the
+        // target's own queue, then delivered), its ack once
         assertThat(metrics).contains("dataverse_sync_consumed_total{outcome=\"delivered\",queue=\"dataverse-outbound\"} 1.0");
+        assertThat(metrics).contains("dataverse_sync_consumed_total{outcome=\"retried\",queue=\"dataverse-changes.customers\"} 1.0");
+        assertThat(metrics).contains("dataverse_sync_consumed_total{outcome=\"delivered\",queue=\"dataverse-changes.customers\"} 1.0");
+        assertThat(metrics).contains("dataverse_sync_target_breaker_state{target=\"customers\"} 0.0");
         assertThat(metrics).contains("dataverse_sync_consumed_total{outcome=\"delivered\",queue=\"dataverse-ack\"} 1.0");
         assertThat(metrics).doesNotContain("dataverse_sync_consumed_total{outcome=\"dead_lettered\"");
         assertThat(metrics).contains("camel_exchanges_total"); // Camel's own route metrics in the same registry

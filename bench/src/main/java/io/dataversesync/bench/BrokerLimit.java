@@ -28,7 +28,7 @@ final class BrokerLimit {
     }
 
     static double messagesPerSecond(Path dataDir, int messages, int threads) throws Exception {
-        EmbeddedBroker broker = new EmbeddedBroker(dataDir, "vm://9", List.of("bench-a", "bench-b"), 10, 100);
+        EmbeddedBroker broker = new EmbeddedBroker(dataDir, "vm://9", List.of("bench-a", "bench-b"), null, 10, 100);
         broker.start();
         ActiveMQConnectionFactory cf = new ActiveMQConnectionFactory("vm://9");
         try (JMSContext sender = cf.createContext(JMSContext.AUTO_ACKNOWLEDGE)) {

@@ -28,6 +28,7 @@ public final class TargetEmulator extends EmulatorServer {
         private int port = 0;
         private int threads = 64;
         private String apiKey = "local-target-key";
+        private String apiKeyHeader = null;
 
         public int port() { return port; }
         public Settings port(int value) { port = value; return this; }
@@ -35,6 +36,9 @@ public final class TargetEmulator extends EmulatorServer {
         public Settings threads(int value) { threads = value; return this; }
         public String apiKey() { return apiKey; }
         public Settings apiKey(String value) { apiKey = value; return this; }
+        public String apiKeyHeader() { return apiKeyHeader; }
+        /** The header carrying the key as is (e.g. X-Api-Key); null (default): Authorization: Bearer key. */
+        public Settings apiKeyHeader(String value) { apiKeyHeader = value; return this; }
     }
 
     /** The stored answer of a request made with an Idempotency-Key; guarded by its own monitor. */
@@ -45,6 +49,7 @@ public final class TargetEmulator extends EmulatorServer {
     }
 
     private final String apiKey;
+    private final String apiKeyHeader;
     /** collection -> sourceRowId -> record; records are replaced, never mutated, so readers need no lock. */
     private final Map<String, Map<String, ObjectNode>> collections = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> idSequences = new ConcurrentHashMap<>();
@@ -55,6 +60,7 @@ public final class TargetEmulator extends EmulatorServer {
     public TargetEmulator(Settings settings) {
         super("target-emulator", settings.port(), settings.threads());
         this.apiKey = settings.apiKey();
+        this.apiKeyHeader = settings.apiKeyHeader();
     }
 
     public TargetEmulator() {
@@ -125,10 +131,17 @@ public final class TargetEmulator extends EmulatorServer {
             return error(404, "not_found", "No such endpoint: " + request.path());
         }
         calls.incrementAndGet();
-        String authorization = request.header("authorization");
-        if (authorization == null || !authorization.equals("Bearer " + apiKey)) {
-            return error(401, "unauthorized", "Missing or invalid API key (expected 'Authorization: Bearer <key>').")
-                    .header("WWW-Authenticate", "Bearer");
+        if (apiKeyHeader != null) {
+            String key = request.header(apiKeyHeader.toLowerCase(Locale.ROOT));
+            if (key == null || !key.equals(apiKey)) {
+                return error(401, "unauthorized", "Missing or invalid API key (expected header '" + apiKeyHeader + ": <key>').");
+            }
+        } else {
+            String authorization = request.header("authorization");
+            if (authorization == null || !authorization.equals("Bearer " + apiKey)) {
+                return error(401, "unauthorized", "Missing or invalid API key (expected 'Authorization: Bearer <key>').")
+                        .header("WWW-Authenticate", "Bearer");
+            }
         }
         Optional<Response> fault = injectFaults(request);
         if (fault.isPresent()) {
@@ -147,8 +160,8 @@ public final class TargetEmulator extends EmulatorServer {
         String sourceRowId = segments[1];
         return switch (request.method()) {
             case "GET" -> get(collection, sourceRowId);
-            case "PUT", "DELETE" -> idempotent(request, collection, sourceRowId);
-            default -> error(405, "method_not_allowed", "Use GET, PUT or DELETE on a record.");
+            case "PUT", "POST", "PATCH", "DELETE" -> idempotent(request, collection, sourceRowId);
+            default -> error(405, "method_not_allowed", "Use GET, PUT, POST, PATCH or DELETE on a record.");
         };
     }
 
@@ -221,8 +234,40 @@ public final class TargetEmulator extends EmulatorServer {
         }
     }
 
+    /** PUT and POST create or replace (an upsert keyed by the source row id); PATCH merges into an existing record. */
     private Response write(Request request, String collection, String sourceRowId) {
-        return request.method().equals("PUT") ? put(request, collection, sourceRowId) : delete(collection, sourceRowId);
+        return switch (request.method()) {
+            case "PUT", "POST" -> put(request, collection, sourceRowId);
+            case "PATCH" -> patch(request, collection, sourceRowId);
+            default -> delete(collection, sourceRowId);
+        };
+    }
+
+    private Response patch(Request request, String collection, String sourceRowId) {
+        JsonNode payload;
+        try {
+            payload = JSON.readTree(request.body());
+        } catch (IOException e) {
+            return badJson(e);
+        }
+        if (!(payload instanceof ObjectNode object)) {
+            return error(400, "bad_request", "The body must be a JSON object.");
+        }
+        ObjectNode stored = collection(collection).computeIfPresent(sourceRowId, (k, existing) -> {
+            ObjectNode next = existing.deepCopy();
+            next.setAll(object);
+            next.put("id", existing.get("id").asText());
+            next.put("sourceRowId", sourceRowId);
+            next.put("version", existing.get("version").asLong() + 1);
+            next.put("updatedAt", Instant.now().toString());
+            return next;
+        });
+        if (stored == null) {
+            return error(404, "not_found", "No record for source row id '" + sourceRowId + "' in '" + collection + "'.");
+        }
+        writes.incrementAndGet();
+        return json(200, JSON.createObjectNode().put("id", stored.get("id").asText()).put("sourceRowId", sourceRowId)
+                .put("collection", collection).put("version", stored.get("version").asLong()).put("created", false));
     }
 
     private Response put(Request request, String collection, String sourceRowId) {

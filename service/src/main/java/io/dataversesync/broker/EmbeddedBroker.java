@@ -23,14 +23,32 @@ public class EmbeddedBroker extends ServiceSupport {
     private final Path dataDir;
     private final String url;
     private final List<String> queues;
+    private final Topic topic;
     private final int maxDeliveryAttempts;
     private final long redeliveryDelayMs;
     private EmbeddedActiveMQ server;
 
-    public EmbeddedBroker(Path dataDir, String url, List<String> queues, int maxDeliveryAttempts, long redeliveryDelayMs) {
+    /**
+     * The topic changes are published on: a multicast address with one durable queue per subscriber
+     * ({@code <address>.<subscriber>}). Each queue takes what is published for everyone (no syncSubscriber
+     * property) and what is meant for it alone (a retry copy, a replay: syncSubscriber = its name), the same rule as
+     * the Service Bus subscriptions' (docs/decisions.md, "Fan-out through a topic").
+     */
+    public record Topic(String address, List<String> subscribers) {
+        public static String queue(String address, String subscriber) {
+            return address + "." + subscriber;
+        }
+
+        public static String filter(String subscriber) {
+            return "syncSubscriber IS NULL OR syncSubscriber = '" + subscriber + "'";
+        }
+    }
+
+    public EmbeddedBroker(Path dataDir, String url, List<String> queues, Topic topic, int maxDeliveryAttempts, long redeliveryDelayMs) {
         this.dataDir = dataDir;
         this.url = url;
         this.queues = queues;
+        this.topic = topic;
         this.maxDeliveryAttempts = maxDeliveryAttempts;
         this.redeliveryDelayMs = redeliveryDelayMs;
     }
@@ -53,17 +71,33 @@ public class EmbeddedBroker extends ServiceSupport {
         config.addAcceptorConfiguration("in-vm", url);
         for (String queue : queues) {
             String deadLetter = deadLetterQueue(queue);
-            config.addAddressSetting(queue, new AddressSettings()
-                    .setDeadLetterAddress(SimpleString.of(deadLetter))
-                    .setMaxDeliveryAttempts(maxDeliveryAttempts)
-                    .setRedeliveryDelay(redeliveryDelayMs));
+            config.addAddressSetting(queue, safetyNet(deadLetter));
             config.addQueueConfiguration(QueueConfiguration.of(queue).setRoutingType(RoutingType.ANYCAST));
             config.addQueueConfiguration(QueueConfiguration.of(deadLetter).setRoutingType(RoutingType.ANYCAST));
+        }
+        if (topic != null) {
+            // the broker's own safety net works per address: one for the topic (our policy dead-letters into each
+            // subscriber's QUEUE.DLQ itself)
+            config.addAddressSetting(topic.address(), safetyNet(deadLetterQueue(topic.address())));
+            config.addQueueConfiguration(QueueConfiguration.of(deadLetterQueue(topic.address())).setRoutingType(RoutingType.ANYCAST));
+            for (String subscriber : topic.subscribers()) {
+                String queue = Topic.queue(topic.address(), subscriber);
+                config.addQueueConfiguration(QueueConfiguration.of(queue).setAddress(topic.address())
+                        .setRoutingType(RoutingType.MULTICAST).setDurable(true).setFilterString(Topic.filter(subscriber)));
+                config.addQueueConfiguration(QueueConfiguration.of(deadLetterQueue(queue)).setRoutingType(RoutingType.ANYCAST));
+            }
         }
         EmbeddedActiveMQ embedded = new EmbeddedActiveMQ();
         embedded.setConfiguration(config);
         embedded.start();
         server = embedded;
+    }
+
+    private AddressSettings safetyNet(String deadLetter) {
+        return new AddressSettings()
+                .setDeadLetterAddress(SimpleString.of(deadLetter))
+                .setMaxDeliveryAttempts(maxDeliveryAttempts)
+                .setRedeliveryDelay(redeliveryDelayMs);
     }
 
     @Override

@@ -25,6 +25,10 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
     private String outboundQueue;
     @PropertyInject("sync.queue.ack")
     private String ackQueue;
+    @PropertyInject("sync.topic.changes")
+    private String changesTopic;
+    @PropertyInject("sync.targets")
+    private String targets;
     @PropertyInject("sync.local.broker.max-delivery-attempts")
     private int maxDeliveryAttempts;
     @PropertyInject("sync.local.broker.redelivery-delay-ms")
@@ -36,7 +40,9 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
             return;
         }
         EmbeddedBroker broker = new EmbeddedBroker(java.nio.file.Path.of(dataDir.trim()), url.trim(),
-                java.util.List.of(outboundQueue.trim(), ackQueue.trim()), maxDeliveryAttempts, redeliveryDelayMs);
+                java.util.List.of(outboundQueue.trim(), ackQueue.trim()),
+                new EmbeddedBroker.Topic(changesTopic.trim(), io.dataversesync.target.TargetNames.parse(targets)),
+                maxDeliveryAttempts, redeliveryDelayMs);
         broker.start();
         context.addService(broker, true, true);
         context.getRegistry().bind("embeddedBroker", broker);

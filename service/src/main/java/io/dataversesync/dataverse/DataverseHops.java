@@ -19,6 +19,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.sync.EntityCatalog;
 import io.dataversesync.sync.EntitySettings;
 import io.dataversesync.exchange.SyncProperties;
+import io.dataversesync.target.TargetCatalog;
+import io.dataversesync.target.TargetSettings;
 import org.apache.camel.Exchange;
 
 /**
@@ -31,6 +33,8 @@ import org.apache.camel.Exchange;
 public class DataverseHops {
     public static final String STATUS_SYNCED = "Synced";
     public static final String STATUS_FAILED = "Failed";
+    /** Overall status while some of a row's targets have this change and others not yet. */
+    public static final String STATUS_SYNCING = "Syncing";
 
     /** How reads and write-backs are grouped; maxRows 1 (or window 0 with maxRows 1) sends each on its own. */
     public record Batching(boolean enabled, Duration window, int maxRows, Duration maxWait) {
@@ -44,6 +48,7 @@ public class DataverseHops {
 
     private final DataverseClient client;
     private final EntityCatalog entities;
+    private final TargetCatalog targets;
     private final WriteBackColumns columns;
     private final ObjectMapper json;
     private final Clock clock;
@@ -55,10 +60,11 @@ public class DataverseHops {
     private final Map<String, List<String>> selects = new ConcurrentHashMap<>();
     private final MicroBatcher<Write, DataverseException> writer;
 
-    public DataverseHops(DataverseClient client, EntityCatalog entities, WriteBackColumns columns, ObjectMapper json, Clock clock,
-            Batching reads, Batching writes, ScheduledExecutorService timer, ExecutorService workers) {
+    public DataverseHops(DataverseClient client, EntityCatalog entities, TargetCatalog targets, WriteBackColumns columns, ObjectMapper json,
+            Clock clock, Batching reads, Batching writes, ScheduledExecutorService timer, ExecutorService workers) {
         this.client = client;
         this.entities = entities;
+        this.targets = targets;
         this.columns = columns;
         this.json = json;
         this.clock = clock;
@@ -85,25 +91,91 @@ public class DataverseHops {
         exchange.setProperty(SyncProperties.ROW_DELETED, row.isEmpty());
         if (row.isPresent()) {
             exchange.setProperty(SyncProperties.ROW_ETAG, row.get().path("@odata.etag").asText(null));
-            exchange.setProperty(SyncProperties.ROW_SYNCED_HASH, row.get().path(columns.syncedHash()).asText(null));
             exchange.getMessage().setBody(json.writeValueAsString(row.get()));
         } else {
             exchange.getMessage().setBody(null);
         }
     }
 
-    /** Hop 6: target id, Synced, synced-at and the delivered payload's hash; the error column is cleared. */
+    /**
+     * Hop 6: the target's row id, the hash of what it now holds and its status, and the row's overall status:
+     * Synced when every target subscribed to the table is, Failed if one is, Syncing otherwise. With one target the
+     * overall status is its status; with several, the other targets' statuses are read first (coalesced with the
+     * other reads of the table), which is exact because one row's acknowledgements are handled one at a time (the
+     * ack queue is ordered per row) and only this service writes these columns. A write-back that would change
+     * nothing is skipped.
+     */
     public void writeBackSynced(Exchange exchange) throws Exception {
+        EntitySettings entity = entity(exchange);
+        TargetSettings target = targets.get(exchange.getProperty(SyncProperties.WRITE_BACK_TARGET, String.class));
+        List<TargetSettings> subscribers = targets.subscribersOf(entity.logicalName());
         ObjectNode update = json.createObjectNode();
-        update.put(columns.targetId(), exchange.getProperty(SyncProperties.TARGET_ROW_ID, String.class));
-        update.put(columns.status(), STATUS_SYNCED);
-        update.put(columns.syncedAt(), clock.instant().toString());
-        update.putNull(columns.error());
+        update.put(target.writeBack().targetIdColumn(), exchange.getProperty(SyncProperties.TARGET_ROW_ID, String.class));
         String hash = exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class);
         if (hash != null) {
-            update.put(columns.syncedHash(), hash);
+            update.put(target.writeBack().hashColumn(), hash);
         }
-        DataverseClient.RowUpdate rowUpdate = new DataverseClient.RowUpdate(entity(exchange), rowId(exchange), update);
+        if (target.writeBack().statusColumn() != null) {
+            update.put(target.writeBack().statusColumn(), STATUS_SYNCED);
+        }
+        String overall = STATUS_SYNCED;
+        if (subscribers.size() > 1) {
+            Optional<ObjectNode> current = read(entity, exchange);
+            if (current.isEmpty()) {
+                return; // deleted meanwhile: nothing to write back to
+            }
+            overall = overallStatus(subscribers, target, STATUS_SYNCED, current.get());
+            update.put(columns.status(), overall);
+            if (unchanged(update, current.get())) {
+                return;
+            }
+        }
+        update.put(columns.status(), overall);
+        update.put(columns.syncedAt(), clock.instant().toString());
+        if (STATUS_SYNCED.equals(overall)) {
+            update.putNull(columns.error());
+        }
+        write(entity, exchange, update);
+    }
+
+    /** The row's overall status once {@code target} has {@code status}: every other subscriber's as the row says. */
+    static String overallStatus(List<TargetSettings> subscribers, TargetSettings target, String status, ObjectNode row) {
+        boolean allSynced = true;
+        for (TargetSettings t : subscribers) {
+            String s = t.name().equals(target.name()) ? status
+                    : t.writeBack().statusColumn() == null ? null : row.path(t.writeBack().statusColumn()).asText(null);
+            if (STATUS_FAILED.equals(s)) {
+                return STATUS_FAILED;
+            }
+            allSynced &= STATUS_SYNCED.equals(s);
+        }
+        return allSynced ? STATUS_SYNCED : STATUS_SYNCING;
+    }
+
+    private static boolean unchanged(ObjectNode update, ObjectNode current) {
+        var fields = update.fields();
+        while (fields.hasNext()) {
+            var f = fields.next();
+            if (!f.getValue().equals(current.path(f.getKey()).isMissingNode() ? json().nullNode() : current.get(f.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static com.fasterxml.jackson.databind.node.JsonNodeFactory json() {
+        return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+    }
+
+    private Optional<ObjectNode> read(EntitySettings entity, Exchange exchange) throws Exception {
+        String rowId = rowId(exchange);
+        return reads.enabled()
+                ? reader(entity).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
+                : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
+    }
+
+    private void write(EntitySettings entity, Exchange exchange, ObjectNode update) throws Exception {
+        DataverseClient.RowUpdate rowUpdate = new DataverseClient.RowUpdate(entity, rowId(exchange), update);
         if (writer == null) {
             client.update(rowUpdate.entity(), rowUpdate.rowId(), update, correlationId(exchange));
             return;
@@ -115,8 +187,9 @@ public class DataverseHops {
     }
 
     /**
-     * Best effort after dead-lettering: status Failed with a short reason. Only for messages that passed
-     * validation (a known entity and a GUID); a row that is gone has nothing to mark.
+     * Best effort after dead-lettering: the target's status and the row's overall status Failed, with a short reason
+     * naming the target. Only for messages that passed validation (a known entity and a GUID); a row that is gone
+     * has nothing to mark.
      */
     public void markFailed(Exchange exchange) throws Exception {
         String entityName = exchange.getProperty(SyncProperties.ENTITY, String.class);
@@ -125,20 +198,37 @@ public class DataverseHops {
         if (entityName == null || rowId == null || "RowDeleted".equals(reason) || entities.find(entityName).isEmpty()) {
             return;
         }
-        String text = reason + ": " + exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, "", String.class);
+        String targetName = exchange.getProperty(SyncProperties.TARGET, String.class);
+        if (targetName == null) {
+            targetName = exchange.getProperty(SyncProperties.WRITE_BACK_TARGET, String.class);
+        }
+        Optional<TargetSettings> target = targets.find(targetName);
+        String text = (target.isPresent() ? target.get().name() + ": " : "") + reason + ": "
+                + exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, "", String.class);
         ObjectNode update = json.createObjectNode();
+        if (target.isPresent() && target.get().writeBack().statusColumn() != null) {
+            update.put(target.get().writeBack().statusColumn(), STATUS_FAILED);
+        }
         update.put(columns.status(), STATUS_FAILED);
         update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
         client.update(entities.get(entityName), rowId, update, correlationId(exchange));
     }
 
-    /** The $select of an entity: its mapped columns, its key, and the hash of what was last delivered. */
+    /**
+     * The $select of an entity: its mapped columns, its key, and per subscribed target the hash of what it holds
+     * (echo suppression) and its status (the overall status).
+     */
     public List<String> readColumns(EntitySettings entity) {
         return selects.computeIfAbsent(entity.logicalName(), name -> {
             Set<String> select = new LinkedHashSet<>();
             select.add(entity.idColumn());
             select.addAll(entity.columns());
-            select.add(columns.syncedHash());
+            for (TargetSettings t : targets.subscribersOf(name)) {
+                select.add(t.writeBack().hashColumn());
+                if (t.writeBack().statusColumn() != null) {
+                    select.add(t.writeBack().statusColumn());
+                }
+            }
             return List.copyOf(select);
         });
     }

@@ -29,7 +29,16 @@ public final class SyncProperties {
     public static final String READ_AT = "syncReadAt";
     /** Hash of the payload last delivered, as stored on the row by the write-back. */
     public static final String ROW_SYNCED_HASH = "syncRowSyncedHash";
-    public static final String TARGET_COLLECTION = "syncTargetCollection";
+    /** The target this copy of a change is for (a target's route sets it); null on the outbound and ack queues. */
+    public static final String TARGET = "syncTarget";
+    /** The target an acknowledgement reports on (the write-back fills its columns). */
+    public static final String WRITE_BACK_TARGET = "syncWriteBackTarget";
+    /** A saga's results so far: step name -> the row id its target answered. */
+    public static final String SAGA_RESULTS = "syncSagaResults";
+    /** false when the target does not subscribe to the change's entity (the copy is skipped). */
+    public static final String SUBSCRIBED = "syncSubscribed";
+    /** The target's delete mode (delete, soft-delete, ignore), from its declaration. */
+    public static final String DELETE_MODE = "syncDeleteMode";
     public static final String TARGET_ROW_ID = "syncTargetRowId";
     public static final String PAYLOAD_HASH = "syncPayloadHash";
 
@@ -40,6 +49,9 @@ public final class SyncProperties {
     public static final String NEXT_RETRY_COUNT = "syncNextRetryCount";
     public static final String FAILURE_REASON = "syncFailureReason";
     public static final String FAILURE_DESCRIPTION = "syncFailureDescription";
+
+    /** The hop of a target's own call (set just before it; the target's breaker counts its failures). */
+    public static final String TARGET_HOP = "sync-call-target";
 
     /** Prefix of the hop routes' ids (routes/outbound-sync.camel.yaml, routes/ack-writeback.camel.yaml). */
     public static final String HOP_ROUTE_PREFIX = "sync-";

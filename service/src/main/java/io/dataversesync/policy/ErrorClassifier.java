@@ -60,6 +60,12 @@ public class ErrorClassifier {
                 || name.startsWith("com.azure.messaging.servicebus.") || name.startsWith("com.azure.core.amqp.")) {
             return Classification.transientFailure("BrokerUnavailable", describe(t), null);
         }
+        if (name.equals("io.github.resilience4j.circuitbreaker.CallNotPermittedException")) {
+            return Classification.transientFailure("TargetCircuitOpen", describe(t), null);
+        }
+        if (name.equals("io.github.resilience4j.bulkhead.BulkheadFullException")) {
+            return Classification.transientFailure("TargetBulkheadFull", describe(t), null);
+        }
         if (name.equals("com.azure.identity.CredentialUnavailableException")
                 || name.equals("com.azure.core.exception.ClientAuthenticationException")) {
             return Classification.permanentFailure("AuthenticationFailed", describe(t));

@@ -11,23 +11,31 @@ import org.apache.camel.Exchange;
 /**
  * The decision half of the one error policy every queue consumer shares (routes/retry-policy.camel.yaml
  * holds the routing half). Given the failed exchange it sets:
- * syncDecision = retry | dead-letter, and for a retry the delay, due time and next RetryCount;
+ * syncDecision = retry | hold | dead-letter, and for a retry or hold the delay, due time and next RetryCount;
  * for a dead letter the reason and a description (exception, hop, RetryCount, correlation id).
  * Settings are per consumer route: sync.policy.ROUTE_ID.KEY, falling back to sync.policy.KEY.
  */
 public class SyncPolicy {
     public static final String RETRY = "retry";
     public static final String DEAD_LETTER = "dead-letter";
+    /** Re-scheduled like a retry, RetryCount unchanged: the dependency is down, not this message ({@link Holds}). */
+    public static final String HOLD = "hold";
     private static final int MAX_DESCRIPTION = 1024;
 
     private final ErrorClassifier classifier;
     private final Function<String, String> property;
     private final Clock clock;
+    private final Holds holds;
 
     public SyncPolicy(ErrorClassifier classifier, Function<String, String> property, Clock clock) {
+        this(classifier, property, clock, Holds.NONE);
+    }
+
+    public SyncPolicy(ErrorClassifier classifier, Function<String, String> property, Clock clock, Holds holds) {
         this.classifier = classifier;
         this.property = property;
         this.clock = clock;
+        this.holds = holds;
     }
 
     public void decide(Exchange exchange) {
@@ -39,6 +47,16 @@ public class SyncPolicy {
         int retryCount = exchange.getProperty(SyncProperties.RETRY_COUNT, 0, Integer.class);
         RetrySettings settings = settingsFor(exchange.getFromRouteId());
 
+        java.util.Optional<Duration> hold = verdict.isTransient() ? holds.holdFor(exchange, failure) : java.util.Optional.empty();
+        if (hold.isPresent()) {
+            exchange.setProperty(SyncProperties.DECISION, HOLD);
+            exchange.setProperty(SyncProperties.RETRY_DELAY_MS, hold.get().toMillis());
+            exchange.setProperty(SyncProperties.RETRY_AT, clock.millis() + hold.get().toMillis());
+            exchange.setProperty(SyncProperties.NEXT_RETRY_COUNT, retryCount);
+            exchange.setProperty(SyncProperties.FAILURE_REASON, verdict.reason());
+            exchange.setProperty(SyncProperties.FAILURE_DESCRIPTION, describe(exchange, verdict, retryCount));
+            return;
+        }
         if (verdict.isTransient() && RetrySchedule.hasRetriesLeft(settings, retryCount)) {
             Duration delay = RetrySchedule.delay(settings, retryCount, verdict.retryAfter(), () -> ThreadLocalRandom.current().nextDouble());
             exchange.setProperty(SyncProperties.DECISION, RETRY);

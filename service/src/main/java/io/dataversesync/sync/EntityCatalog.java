@@ -15,7 +15,6 @@ import java.util.function.Function;
  * sync.entity.account.entity-set=accounts
  * sync.entity.account.id-column=accountid
  * sync.entity.account.columns=name,accountnumber
- * sync.entity.account.target-collection=customers
  * sync.entity.account.on-deleted=delete
  * </pre>
  */
@@ -35,7 +34,6 @@ public class EntityCatalog {
                     required(property, prefix + "entity-set"),
                     required(property, prefix + "id-column"),
                     splitList(required(property, prefix + "columns")),
-                    required(property, prefix + "target-collection"),
                     EntitySettings.OnDeleted.parse(Optional.ofNullable(property.apply(prefix + "on-deleted")).orElse("delete")));
         }).toList();
         return new EntityCatalog(list);

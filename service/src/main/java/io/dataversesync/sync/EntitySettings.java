@@ -9,11 +9,10 @@ import java.util.List;
  * @param entitySet        e.g. accounts (what the Web API URL names)
  * @param idColumn         primary key column, e.g. accountid
  * @param columns          columns read at enrich time ($select)
- * @param targetCollection where the target keeps these rows, e.g. customers
  * @param onDeleted        what to do when the row is gone at enrich time
  */
 public record EntitySettings(String logicalName, String entitySet, String idColumn, List<String> columns,
-        String targetCollection, OnDeleted onDeleted) {
+        OnDeleted onDeleted) {
 
     public enum OnDeleted {
         /** Send a delete to the target (the row was deleted in Dataverse). */

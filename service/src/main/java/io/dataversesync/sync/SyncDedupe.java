@@ -7,7 +7,8 @@ import java.util.Map;
 import org.apache.camel.Exchange;
 
 /**
- * No duplicate work. Two checks, both keyed by row:
+ * No duplicate work. Two checks, keyed by row (on the outbound queue: what was published) and by row and target
+ * (on a target's queue: what that target received):
  * <ul>
  * <li>{@link #alreadyDelivered}: a notification announced before a read of its row that was delivered to the
  * target is covered by that read (last snapshot delivery: a read returns every earlier change), so it needs no
@@ -90,7 +91,10 @@ public class SyncDedupe {
         }
     }
 
+    /** Per row, and per target on a target's copy (the outbound consumer's key is the row: what was published). */
     private static String key(Exchange exchange) {
-        return exchange.getProperty(SyncProperties.ENTITY, String.class) + ":" + exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class);
+        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
+        return exchange.getProperty(SyncProperties.ENTITY, String.class) + ":" + exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class)
+                + (target == null ? "" : ":" + target);
     }
 }

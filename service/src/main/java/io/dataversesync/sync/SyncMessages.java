@@ -15,6 +15,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.policy.InvalidMessageException;
 import io.dataversesync.policy.MappingException;
 import io.dataversesync.policy.RowDeletedException;
+import io.dataversesync.target.TargetCatalog;
+import io.dataversesync.target.TargetNames;
+import io.dataversesync.target.TargetSettings;
 import org.apache.camel.Exchange;
 
 /**
@@ -27,11 +30,13 @@ public class SyncMessages {
 
     private final ObjectMapper json;
     private final EntityCatalog entities;
+    private final TargetCatalog targets;
     private final Clock clock;
 
-    public SyncMessages(ObjectMapper json, EntityCatalog entities, Clock clock) {
+    public SyncMessages(ObjectMapper json, EntityCatalog entities, TargetCatalog targets, Clock clock) {
         this.json = json;
         this.entities = entities;
+        this.targets = targets;
         this.clock = clock;
     }
 
@@ -59,7 +64,84 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.ENTITY, settings.logicalName());
         exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(rowId, "sourceRowId"));
         exchange.setProperty(SyncProperties.OPERATION, normalizeOperation(operation));
-        exchange.setProperty(SyncProperties.TARGET_COLLECTION, settings.targetCollection());
+    }
+
+    /**
+     * The fan-out: what every target receives on the changes topic. The row as read (null when it is gone) and
+     * when it was read, so a target's first attempt needs no read of its own; a retry reads again.
+     */
+    public String changeBody(Exchange exchange) throws JsonProcessingException {
+        ObjectNode change = json.createObjectNode();
+        change.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
+        change.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
+        change.put("operation", exchange.getProperty(SyncProperties.OPERATION, String.class));
+        change.put("correlationId", exchange.getProperty(SyncProperties.CORRELATION_ID, String.class));
+        change.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
+        change.put("readAt", exchange.getProperty(SyncProperties.READ_AT, Long.class));
+        String row = exchange.getMessage().getBody(String.class);
+        if (row == null || row.isBlank() || exchange.getProperty(SyncProperties.ROW_DELETED, false, Boolean.class)) {
+            change.putNull("row");
+        } else {
+            change.set("row", json.readTree(row));
+        }
+        return change.toString();
+    }
+
+    /**
+     * A target's copy of a change: validated like a notification (it may also be one: a replay or an on-demand
+     * sync sends plain notifications to one target); the row it carries becomes the body. Sets syncSubscribed.
+     */
+    public void readChange(Exchange exchange) {
+        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
+        TargetSettings settings = targets.get(target);
+        JsonNode body = parseObject(exchange.getProperty(SyncProperties.ORIGINAL_BODY, String.class), "change");
+        if (!body.has("readAt")) {
+            readNotification(exchange);
+        } else {
+            EntitySettings entity = requireEntity(text(body, "entity"));
+            exchange.setProperty(SyncProperties.ENTITY, entity.logicalName());
+            exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
+            exchange.setProperty(SyncProperties.OPERATION, normalizeOperation(text(body, "operation")));
+            if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
+                exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+            }
+            JsonNode readAt = body.get("readAt");
+            if (readAt == null || !readAt.canConvertToLong()) {
+                throw new InvalidMessageException("change needs readAt as epoch milliseconds");
+            }
+            exchange.setProperty(SyncProperties.READ_AT, readAt.asLong());
+            JsonNode row = body.get("row");
+            if (row != null && row.isObject()) {
+                exchange.setProperty(SyncProperties.ROW_DELETED, false);
+                exchange.setProperty(SyncProperties.ROW_ETAG, row.path("@odata.etag").asText(null));
+                exchange.getMessage().setBody(row.toString());
+            } else {
+                exchange.setProperty(SyncProperties.ROW_DELETED, true);
+                exchange.setProperty(SyncProperties.OPERATION, "Delete");
+                exchange.getMessage().setBody(null);
+            }
+        }
+        exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(exchange.getProperty(SyncProperties.ENTITY, String.class)));
+    }
+
+    /** Before mapping: the hash of what this target holds, as the row's write-back column says (echo suppression). */
+    public void targetRowState(Exchange exchange) throws JsonProcessingException {
+        TargetSettings target = targets.get(exchange.getProperty(SyncProperties.TARGET, String.class));
+        String row = exchange.getMessage().getBody(String.class);
+        String hash = null;
+        if (row != null && !row.isBlank() && !exchange.getProperty(SyncProperties.ROW_DELETED, false, Boolean.class)) {
+            hash = json.readTree(row).path(target.writeBack().hashColumn()).asText(null);
+        }
+        exchange.setProperty(SyncProperties.ROW_SYNCED_HASH, hash);
+    }
+
+    /** The input of a soft-delete mapping (ENTITY.deleted.jsonata): the row is gone, its key and entity remain. */
+    public String deletedRowBody(Exchange exchange) {
+        ObjectNode body = json.createObjectNode();
+        body.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
+        body.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
+        body.put("deletedAt", clock.instant().toString());
+        return body.toString();
     }
 
     /** The row was gone at enrich time: delete at the target, or dead-letter, as the entity is configured. */
@@ -95,6 +177,7 @@ public class SyncMessages {
     /** Hop 5: the acknowledgement, carrying both keys and what was synced. */
     public String ackBody(Exchange exchange) {
         ObjectNode ack = json.createObjectNode();
+        ack.put("target", exchange.getProperty(SyncProperties.TARGET, String.class));
         ack.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
         ack.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
         ack.put("targetRowId", exchange.getProperty(SyncProperties.TARGET_ROW_ID, String.class));
@@ -113,6 +196,12 @@ public class SyncMessages {
         EntitySettings settings = requireEntity(text(body, "entity"));
         exchange.setProperty(SyncProperties.ENTITY, settings.logicalName());
         exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
+        String target = text(body, "target");
+        if (!TargetNames.isValid(target) || targets.find(target).isEmpty()) {
+            throw new InvalidMessageException("acknowledgement names no declared target (declared: " + targets.names() + "), was '"
+                    + abbreviate(target) + "'");
+        }
+        exchange.setProperty(SyncProperties.WRITE_BACK_TARGET, target);
         String operation = normalizeOperation(text(body, "operation"));
         exchange.setProperty(SyncProperties.OPERATION, operation);
         String targetRowId = text(body, "targetRowId");

@@ -41,12 +41,22 @@ public class ArtemisTransport implements Transport {
         Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY));
         m.setHeader(RETRY_COUNT, exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class));
         m.setHeader(SCHEDULED_DELIVERY, exchange.getProperty(SyncProperties.RETRY_AT, Long.class));
-        // JMS gives every sent message a new JMSMessageID; the copy is a new message with the same correlation id
+        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
+        if (target != null) {
+            // goes back through the topic: only this target's queue takes it (EmbeddedBroker.Topic#filter)
+            m.setHeader(SUBSCRIBER_PROPERTY, target);
+            m.setHeader(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
+        }        // JMS gives every sent message a new JMSMessageID; the copy is a new message with the same correlation id
     }
 
     @Override
     public void prepareFollowUp(Exchange exchange) {
         fresh(exchange, exchange.getMessage().getBody());
+    }
+
+    @Override
+    public void prepareChange(Exchange exchange) {
+        fresh(exchange, exchange.getMessage().getBody()).setHeader(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
     }
 
     @Override

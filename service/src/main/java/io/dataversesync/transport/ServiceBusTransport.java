@@ -116,6 +116,18 @@ public class ServiceBusTransport implements Transport {
         applicationProperties(m).put(RETRY_COUNT, next);
         long at = exchange.getProperty(SyncProperties.RETRY_AT, Long.class);
         m.setHeader(SCHEDULED_ENQUEUE_TIME, OffsetDateTime.ofInstant(Instant.ofEpochMilli(at), ZoneOffset.UTC));
+        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
+        if (target != null) {
+            // goes back through the topic: only this target's subscription rule takes it
+            applicationProperties(m).put(SUBSCRIBER_PROPERTY, target);
+            applicationProperties(m).put(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
+        }
+    }
+
+    @Override
+    public void prepareChange(Exchange exchange) {
+        Message m = fresh(exchange, exchange.getMessage().getBody(), "change");
+        applicationProperties(m).put(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
     }
 
     @Override

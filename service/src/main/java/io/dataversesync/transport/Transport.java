@@ -26,6 +26,17 @@ public interface Transport {
         prepareFollowUp(exchange);
     }
 
+    /**
+     * A change for the targets (body = the change JSON) on the changes topic: like a follow-up, plus the entity
+     * as a property subscriptions can filter on.
+     */
+    void prepareChange(Exchange exchange);
+
+    /** Message property naming the entity of a change (subscription filters). */
+    String ENTITY_PROPERTY = "syncEntity";
+    /** Message property naming the one target a message on the topic is for (retry copies, replays). */
+    String SUBSCRIBER_PROPERTY = "syncSubscriber";
+
     /** Turns the exchange into the dead letter: original body, reason and description. */
     void prepareDeadLetter(Exchange exchange);
 }

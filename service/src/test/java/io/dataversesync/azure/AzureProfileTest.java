@@ -51,7 +51,7 @@ class AzureProfileTest {
         main.addOverrideProperty("sync.routes.location", io.dataversesync.ProjectFiles.routesLocation());
         main.addOverrideProperty("sync.servicebus.namespace", NAMESPACE);
         main.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");
-        main.addOverrideProperty("target.url", "https://target.example.com");
+        main.addOverrideProperty("sync.target.customers.url", "https://target.example.com");
         main.addOverrideProperty("camel.vault.azure.vault-name", "contoso-kv");
         main.addMainListener(new org.apache.camel.main.MainListenerSupport() {
             @Override
@@ -150,9 +150,12 @@ class AzureProfileTest {
     void keyVaultSecretIsReadOnFirstUseAndCachedNotAtStartup() {
         // nothing reads Key Vault while the service starts: a message must first pass validation
         assertThat(keyVaultLookups).doesNotContain("target-api-key");
-        var credentials = context.getRegistry().lookupByNameAndType("targetCredentials", io.dataversesync.sync.TargetCredentials.class);
-        assertThat(credentials.authorization()).isEqualTo("Bearer kv-target-api-key");
-        assertThat(credentials.authorization()).isEqualTo("Bearer kv-target-api-key");
+        var auth = context.getRegistry().lookupByNameAndType("targetAuth", io.dataversesync.target.TargetAuth.class);
+        for (int i = 0; i < 2; i++) {
+            var exchange = new org.apache.camel.support.DefaultExchange(context);
+            auth.apply(exchange, "customers");
+            assertThat(exchange.getMessage().getHeader("Authorization")).isEqualTo("Bearer kv-target-api-key");
+        }
         assertThat(keyVaultLookups).containsOnlyOnce("target-api-key");
     }
 

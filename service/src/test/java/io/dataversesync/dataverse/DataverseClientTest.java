@@ -29,7 +29,7 @@ import reactor.core.publisher.Mono;
 /** The client against a minimal Web API that reports its remaining budget: user choice, reconciliation, metrics. */
 class DataverseClientTest {
     private static final EntitySettings ACCOUNT = new EntitySettings("account", "accounts", "accountid", List.of("accountid", "name"),
-            "customers", EntitySettings.OnDeleted.DELETE);
+            EntitySettings.OnDeleted.DELETE);
     private static final long MS_PER_REQUEST = 40;
 
     private final ObjectMapper json = new ObjectMapper();

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 class DataverseExecutionPacingTest {
     private static final EntitySettings ACCOUNT = new EntitySettings("account", "accounts", "accountid", List.of("accountid", "name"),
-            "customers", EntitySettings.OnDeleted.DELETE);
+            EntitySettings.OnDeleted.DELETE);
     private static final Duration WINDOW = Duration.ofSeconds(3);
     /**
      * The scale matters: what is in flight at once (8 callers × 55 ms) stays below the gate's headroom (10 % of the

@@ -19,8 +19,29 @@ import org.junit.jupiter.api.Test;
 class SyncMessagesTest {
     private static final String ID = "a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
     private final EntityCatalog entities = new EntityCatalog(List.of(new EntitySettings("account", "accounts", "accountid",
-            List.of("name"), "customers", EntitySettings.OnDeleted.DELETE)));
-    private final SyncMessages messages = new SyncMessages(new ObjectMapper(), entities, Clock.systemUTC());
+            List.of("name"), EntitySettings.OnDeleted.DELETE)));
+    private final SyncMessages messages = new SyncMessages(new ObjectMapper(), entities, targets(entities), Clock.systemUTC());
+
+    /** One target, customers, subscribed to account (the properties a target declares). */
+    static io.dataversesync.target.TargetCatalog targets(EntityCatalog entities) {
+        java.util.Map<String, String> p = new java.util.HashMap<>();
+        p.put("sync.targets", "customers");
+        String t = "sync.target.customers.";
+        p.put(t + "entities", "account");
+        p.put(t + "auth", "none");
+        p.put(t + "writeback.target-id-column", "new_targetrowid");
+        p.put(t + "writeback.hash-column", "new_syncedhash");
+        p.put(t + "breaker.failure-rate", "50");
+        p.put(t + "breaker.window-size", "10");
+        p.put(t + "breaker.minimum-calls", "5");
+        p.put(t + "breaker.open-ms", "1000");
+        p.put(t + "breaker.half-open-calls", "1");
+        p.put(t + "bulkhead.max-concurrent-calls", "4");
+        p.put(t + "url", "http://127.0.0.1:1");
+        p.put(t + "connect-timeout-ms", "1000");
+        p.put(t + "response-timeout-ms", "1000");
+        return io.dataversesync.target.TargetCatalog.fromProperties(p::get, entities);
+    }
 
     private Exchange received(String body) {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
@@ -35,7 +56,6 @@ class SyncMessagesTest {
         assertThat(e.getProperty(SyncProperties.ENTITY)).isEqualTo("account");
         assertThat(e.getProperty(SyncProperties.SOURCE_ROW_ID)).isEqualTo(ID);
         assertThat(e.getProperty(SyncProperties.OPERATION)).isEqualTo("Create");
-        assertThat(e.getProperty(SyncProperties.TARGET_COLLECTION)).isEqualTo("customers");
     }
 
     @Test

@@ -77,7 +77,7 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
         Map<String, Set<String>> columns = new LinkedHashMap<>();
         tables(p, tables, columns);
         LocalEnvironment local = LocalEnvironment.create(settings,
-                Integer.parseInt(required(p, "sync.local.target-port")), required(p, "target.api-key"), tables, columns);
+                Integer.parseInt(required(p, "sync.local.target-port")), required(p, "sync.local.target-api-key"), tables, columns);
         local.startNow();
         // stopped by Camel after the routes (services stop in reverse order of addition)
         context.addService(local, true, true);
@@ -90,12 +90,19 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
      * the id column, sync.entity.NAME.columns and the write-back columns (the emulator adds the ones it stamps).
      */
     private static void tables(PropertiesComponent p, Map<String, String[]> tables, Map<String, Set<String>> columns) {
-        List<String> writeBack = List.of(
-                required(p, "sync.writeback.target-id-column"),
+        List<String> writeBack = new ArrayList<>(List.of(
                 required(p, "sync.writeback.status-column"),
                 required(p, "sync.writeback.synced-at-column"),
-                required(p, "sync.writeback.error-column"),
-                required(p, "sync.writeback.synced-hash-column"));
+                required(p, "sync.writeback.error-column")));
+        // each target's own columns (sync.targets, sync.target.NAME.writeback.*)
+        for (String target : list(required(p, "sync.targets"))) {
+            for (String column : List.of("target-id-column", "hash-column", "status-column")) {
+                String name = optional(p, "sync.target." + target + ".writeback." + column, null);
+                if (name != null) {
+                    writeBack.add(name);
+                }
+            }
+        }
         for (String entity : required(p, "sync.entities").split(",")) {
             String name = entity.trim();
             if (name.isEmpty()) {
