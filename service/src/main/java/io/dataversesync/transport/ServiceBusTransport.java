@@ -17,6 +17,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.component.azure.servicebus.ServiceBusEndpoint;
+import org.apache.camel.component.azure.servicebus.ServiceBusType;
 import org.apache.camel.component.azure.servicebus.client.ServiceBusClientFactory;
 import org.apache.camel.support.service.ServiceSupport;
 
@@ -33,17 +34,26 @@ import org.apache.camel.support.service.ServiceSupport;
  * asynchronous (docs/decisions.md, "Service Bus consumers stay synchronous").
  *
  * <h2>Sending</h2>
- * The steps of routes/transport/servicebus.camel.yaml call {@link #send(Exchange, String)}: the message is built here
- * with MessageId, SessionId, CorrelationId, application properties and the scheduled enqueue time, and sent with a
+ * The steps of routes/transport/servicebus.camel.yaml call {@link #send(Exchange, String)} (a queue) or
+ * {@link #sendToTopic(Exchange, String)} (the changes topic): the message is built here with MessageId, SessionId,
+ * CorrelationId, application properties and the scheduled enqueue time, and sent with a
  * {@link ServiceBusSenderClient} that Camel's own {@link ServiceBusClientFactory} builds from
- * {@code sync.servicebus.common-options}; one sender per queue, closed when Camel stops. Why not Camel's producer:
- * docs/decisions.md, "Service Bus sends".
+ * {@code sync.servicebus.common-options} plus {@code serviceBusType} of the destination (the factory builds a
+ * queue sender or a topic sender from it); one sender per destination, closed when Camel stops. The route file names
+ * every destination and whether it is a queue or a topic. Why not Camel's producer: docs/decisions.md,
+ * "Service Bus sends".
  * <ul>
  * <li>Retry copy: scheduled enqueue time (SyncRetryAt), a new MessageId derived from the received one and the new
  * RetryCount (duplicate detection would silently drop a copy that kept the old id, while a copy sent twice for the
  * same received message - redelivery after a lost settlement - keeps the same id and is dropped as the duplicate it
  * is), same CorrelationId, SessionId = Source Row ID, RetryCount as an application property.</li>
  * <li>Follow-up (ack) and notification: same correlation, new MessageId, same session key.</li>
+ * <li>Change on the topic: same correlation, new MessageId, SessionId = the row (every subscription is
+ * session-enabled), {@code syncEntity} for the subscriptions' rules. A target's retry copy goes to the topic too,
+ * with {@code syncSubscriber} = the target, which only that target's subscription rule accepts (docs/decisions.md,
+ * "Fan-out through a topic"). Every target receives the same change message (same MessageId), so the ids derived
+ * for a target's retry copy and acknowledgement include the target: otherwise duplicate detection on the topic or
+ * the ack queue would drop one target's copy as a duplicate of another's.</li>
  * <li>Tracing: the W3C {@code traceparent} of the current span (set as a header by camel-opentelemetry2) or, without
  * tracing, the received one is written as {@code traceparent} and {@code Diagnostic-Id} (the SDK's own names; its
  * tracer leaves a message that already has one alone), so Application Insights links the hops.</li>
@@ -72,11 +82,36 @@ public class ServiceBusTransport implements Transport {
     public static final String SENDER_OPTIONS_PROPERTY = "sync.servicebus.common-options";
     static final int MAX_DEAD_LETTER_TEXT = 4000;
 
-    /** Sends a prepared message to a queue: the only part that talks to Service Bus. */
-    public interface Sender {
-        void send(String queue, ServiceBusMessage message);
+    /** A queue or a topic: Service Bus senders are built for one entity of one type. */
+    public record Destination(String name, ServiceBusType type) {
+        public Destination {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("a Service Bus destination needs a name");
+            }
+            if (type == null) {
+                throw new IllegalArgumentException("a Service Bus destination needs a type (queue or topic)");
+            }
+        }
 
-        void schedule(String queue, ServiceBusMessage message, OffsetDateTime at);
+        public static Destination queue(String name) {
+            return new Destination(name, ServiceBusType.queue);
+        }
+
+        public static Destination topic(String name) {
+            return new Destination(name, ServiceBusType.topic);
+        }
+
+        @Override
+        public String toString() {
+            return type + ":" + name;
+        }
+    }
+
+    /** Sends a prepared message to a queue or topic: the only part that talks to Service Bus. */
+    public interface Sender {
+        void send(Destination to, ServiceBusMessage message);
+
+        void schedule(Destination to, ServiceBusMessage message, OffsetDateTime at);
     }
 
     private final Clock clock;
@@ -148,18 +183,30 @@ public class ServiceBusTransport implements Transport {
     }
 
     /**
-     * Sends the prepared message (prepareRetryCopy / prepareFollowUp) to a queue; scheduled when the message has a
-     * scheduled enqueue time. Endpoint: {@code bean:syncTransport?method=send(*, 'queue-name')}.
+     * Sends the prepared message (prepareRetryCopy / prepareFollowUp / prepareNotification) to a queue; scheduled
+     * when the message has a scheduled enqueue time. Step: {@code method: "send(*, 'queue-name')"}.
      */
     public void send(Exchange exchange, String queue) {
+        send(exchange, Destination.queue(queue));
+    }
+
+    /**
+     * Sends the prepared message (prepareChange, or a target's prepareRetryCopy) to a topic: every subscription whose
+     * rule matches gets a copy. Step: {@code method: "sendToTopic(*, 'topic-name')"}.
+     */
+    public void sendToTopic(Exchange exchange, String topic) {
+        send(exchange, Destination.topic(topic));
+    }
+
+    private void send(Exchange exchange, Destination to) {
         Message m = exchange.getMessage();
         ServiceBusMessage message = toServiceBusMessage(m);
         OffsetDateTime at = m.getHeader(SCHEDULED_ENQUEUE_TIME, OffsetDateTime.class);
         Sender s = sender(exchange.getContext());
         if (at != null) {
-            s.schedule(queue, message, at);
+            s.schedule(to, message, at);
         } else {
-            s.send(queue, message);
+            s.send(to, message);
         }
     }
 
@@ -197,7 +244,10 @@ public class ServiceBusTransport implements Transport {
         String traceparent = m.getHeader(TRACEPARENT, String.class);
         m.removeHeaders("*");
         m.setBody(body);
-        m.setHeader(MESSAGE_ID, newMessageId(exchange.getProperty(RECEIVED_MESSAGE_ID, String.class), purpose));
+        // all targets receive the same change message: what one target derives from it must differ from another's
+        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
+        String derivedFor = target == null ? purpose : purpose + "@" + target;
+        m.setHeader(MESSAGE_ID, newMessageId(exchange.getProperty(RECEIVED_MESSAGE_ID, String.class), derivedFor));
         m.setHeader(CORRELATION_ID, Envelope.ensureCorrelationId(exchange));
         String session = Envelope.orderingKey(exchange);
         if (session != null) {
@@ -259,31 +309,45 @@ public class ServiceBusTransport implements Transport {
     }
 
 
-    /** One ServiceBusSenderClient per queue, built by camel-azure-servicebus' client factory from the endpoint options. */
-    static final class CamelSenders extends ServiceSupport implements Sender {
+    /**
+     * One ServiceBusSenderClient per destination, built by camel-azure-servicebus' client factory from an endpoint
+     * {@code azure-servicebus:<name>?serviceBusType=<queue|topic>&<sync.servicebus.common-options>}. The type matters:
+     * 4.17's factory builds {@code sender().queueName(name)} for serviceBusType=queue (the endpoint's default) and
+     * {@code sender().topicName(name)} for topic, so each sender is built as what its entity is (docs/decisions.md,
+     * "Fan-out through a topic").
+     */
+    public static final class CamelSenders extends ServiceSupport implements Sender {
         private final CamelContext context;
-        private final Map<String, ServiceBusSenderClient> clients = new ConcurrentHashMap<>();
+        private final Map<Destination, ServiceBusSenderClient> clients = new ConcurrentHashMap<>();
 
-        CamelSenders(CamelContext context) {
+        public CamelSenders(CamelContext context) {
             this.context = context;
         }
 
         @Override
-        public void send(String queue, ServiceBusMessage message) {
-            client(queue).sendMessage(message);
+        public void send(Destination to, ServiceBusMessage message) {
+            client(to).sendMessage(message);
         }
 
         @Override
-        public void schedule(String queue, ServiceBusMessage message, OffsetDateTime at) {
-            client(queue).scheduleMessage(message, at);
+        public void schedule(Destination to, ServiceBusMessage message, OffsetDateTime at) {
+            client(to).scheduleMessage(message, at);
         }
 
-        private ServiceBusSenderClient client(String queue) {
-            return clients.computeIfAbsent(queue, q -> {
-                String options = context.resolvePropertyPlaceholders("{{" + SENDER_OPTIONS_PROPERTY + "}}");
-                ServiceBusEndpoint endpoint = context.getEndpoint("azure-servicebus:" + q + "?" + options, ServiceBusEndpoint.class);
-                return new ServiceBusClientFactory().createServiceBusSenderClient(endpoint.getConfiguration());
-            });
+        /** The endpoint whose configuration a destination's sender is built from (namespace, identity, type). */
+        public ServiceBusEndpoint endpoint(Destination to) {
+            String options = context.resolvePropertyPlaceholders("{{" + SENDER_OPTIONS_PROPERTY + "}}");
+            return context.getEndpoint("azure-servicebus:" + to.name() + "?serviceBusType=" + to.type().name() + "&" + options,
+                    ServiceBusEndpoint.class);
+        }
+
+        /** A new sender client for a destination (not cached: the caller closes it). Connects on first send only. */
+        public ServiceBusSenderClient create(Destination to) {
+            return new ServiceBusClientFactory().createServiceBusSenderClient(endpoint(to).getConfiguration());
+        }
+
+        private ServiceBusSenderClient client(Destination to) {
+            return clients.computeIfAbsent(to, this::create);
         }
 
         @Override

@@ -8,8 +8,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.azure.messaging.servicebus.ServiceBusSenderClient;
 import com.azure.messaging.servicebus.models.ServiceBusReceiveMode;
 import io.dataversesync.transport.ServiceBusTransport;
+import io.dataversesync.transport.ServiceBusTransport.Destination;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Route;
@@ -17,6 +19,7 @@ import org.apache.camel.component.azure.servicebus.CredentialType;
 import org.apache.camel.component.azure.servicebus.ServiceBusConfiguration;
 import org.apache.camel.component.azure.servicebus.ServiceBusEndpoint;
 import org.apache.camel.component.azure.servicebus.ServiceBusProducerOperationDefinition;
+import org.apache.camel.component.azure.servicebus.ServiceBusType;
 import org.apache.camel.main.Main;
 import org.apache.camel.spi.CamelTracingService;
 import org.apache.camel.spi.PropertiesFunction;
@@ -89,7 +92,8 @@ class AzureProfileTest {
         assertThat(context.getRegistry().lookupByName("demoLoad")).isNull();
         assertThat(context.getRegistry().lookupByName("artemisConnectionFactory")).isNull();
         List<String> routeIds = context.getRoutes().stream().map(Route::getRouteId).toList();
-        assertThat(routeIds).contains("outbound-sync-consumer", "ack-writeback-consumer", "policy-retry", "policy-dead-letter")
+        assertThat(routeIds).contains("outbound-sync-consumer", "ack-writeback-consumer", "policy-retry", "policy-dead-letter",
+                        "target-customers", "transport-publish-change")
                 .noneMatch(id -> id.startsWith("demo-") || id.startsWith("emulator-"));
         assertThat(context.getRoutes()).allSatisfy(r -> assertThat(r.getSourceLocation()).doesNotContain("routes/local"));
         // nothing started: no consumer connects to Service Bus
@@ -99,17 +103,31 @@ class AzureProfileTest {
     @Test
     void consumersArePeekLockSessionConsumersWithNativeDeadLettering() {
         ServiceBusConfiguration outbound = consumer("outbound-sync-consumer", "dataverse-outbound");
+        assertThat(outbound.getServiceBusType()).isEqualTo(ServiceBusType.queue);
         assertThat(outbound.getMaxConcurrentCalls()).isEqualTo(Integer.parseInt(context.resolvePropertyPlaceholders("{{sync.consumers.outbound}}")));
         ServiceBusConfiguration ack = consumer("ack-writeback-consumer", "dataverse-ack");
+        assertThat(ack.getServiceBusType()).isEqualTo(ServiceBusType.queue);
         assertThat(ack.getMaxConcurrentCalls()).isEqualTo(Integer.parseInt(context.resolvePropertyPlaceholders("{{sync.consumers.ack}}")));
     }
 
-    private ServiceBusConfiguration consumer(String routeId, String queue) {
+    @Test
+    void eachTargetConsumesItsOwnSessionSubscriptionOnTheChangesTopic() {
+        assertThat(context.resolvePropertyPlaceholders("{{sync.targets}}")).isEqualTo("customers");
+        String topic = context.resolvePropertyPlaceholders("{{sync.topic.changes}}");
+        assertThat(topic).isEqualTo("dataverse-changes");
+        ServiceBusConfiguration customers = consumer("target-customers", topic);
+        assertThat(customers.getServiceBusType()).isEqualTo(ServiceBusType.topic);
+        assertThat(customers.getSubscriptionName()).isEqualTo("customers");
+        assertThat(customers.getMaxConcurrentCalls()).isEqualTo(Integer.parseInt(context.resolvePropertyPlaceholders("{{sync.consumers.subscriber}}")));
+        // (only routes/targets/customers.camel.yaml declares target-customers: the azure profile loads the targets folder)
+    }
+
+    private ServiceBusConfiguration consumer(String routeId, String entity) {
         Endpoint endpoint = context.getRoute(routeId).getEndpoint();
         assertThat(endpoint).isInstanceOf(ServiceBusEndpoint.class);
-        assertThat(endpoint.getEndpointUri()).startsWith("azure-servicebus://" + queue + "?");
+        assertThat(endpoint.getEndpointUri()).startsWith("azure-servicebus://" + entity + "?");
         ServiceBusConfiguration c = ((ServiceBusEndpoint) endpoint).getConfiguration();
-        assertThat(c.getTopicOrQueueName()).isEqualTo(queue);
+        assertThat(c.getTopicOrQueueName()).isEqualTo(entity);
         assertThat(c.getServiceBusReceiveMode()).isEqualTo(ServiceBusReceiveMode.PEEK_LOCK);
         assertThat(c.isSessionEnabled()).isTrue();
         assertThat(c.isEnableDeadLettering()).isTrue();
@@ -126,7 +144,8 @@ class AzureProfileTest {
     void transportStepsAreTheServiceBusRoutes() throws Exception {
         // one switch (sync.transport = servicebus) picks routes/transport/servicebus.camel.yaml: every send is a named
         // route there, no bean: endpoint hides in a property
-        for (String id : List.of("transport-send-ack", "transport-send-retry", "transport-dead-letter", "transport-send-notification")) {
+        for (String id : List.of("transport-send-ack", "transport-send-retry", "transport-dead-letter", "transport-send-notification",
+                "transport-publish-change")) {
             assertThat(context.getRoute(id)).as(id).isNotNull();
             assertThat(context.getRoute(id).getSourceLocation()).as(id).contains("transport/servicebus.camel.yaml");
         }
@@ -144,6 +163,43 @@ class AzureProfileTest {
         assertThat(sender.getConfiguration().getFullyQualifiedNamespace()).isEqualTo(NAMESPACE);
         assertThat(sender.getConfiguration().getCredentialType()).isEqualTo(CredentialType.AZURE_IDENTITY);
         assertThat(sender.getConfiguration().getProducerOperation()).isEqualTo(ServiceBusProducerOperationDefinition.sendMessages);
+    }
+
+    @Test
+    void sendsToTheTopicUseATopicSenderAndSendsToQueuesAQueueSender() throws Exception {
+        ServiceBusTransport.CamelSenders senders = new ServiceBusTransport.CamelSenders(context);
+        Destination topic = Destination.topic(context.resolvePropertyPlaceholders("{{sync.topic.changes}}"));
+        Destination queue = Destination.queue(context.resolvePropertyPlaceholders("{{sync.queue.ack}}"));
+        for (Destination to : List.of(topic, queue)) {
+            ServiceBusConfiguration c = senders.endpoint(to).getConfiguration();
+            assertThat(c.getTopicOrQueueName()).isEqualTo(to.name());
+            assertThat(c.getServiceBusType()).isEqualTo(to.type());
+            assertThat(c.getFullyQualifiedNamespace()).isEqualTo(NAMESPACE);
+            assertThat(c.getCredentialType()).isEqualTo(CredentialType.AZURE_IDENTITY);
+            // Camel's factory builds sender().topicName(..) or .queueName(..) from serviceBusType; building the
+            // client does not connect (that happens on the first send)
+            try (ServiceBusSenderClient client = senders.create(to)) {
+                assertThat(client.getEntityPath()).isEqualTo(to.name());
+                assertThat(client.getFullyQualifiedNamespace()).isEqualTo(NAMESPACE);
+                // azure-messaging-servicebus 7.17 types a sender built with topicName(..) as SUBSCRIPTION (its one
+                // "topic path" type); what matters is that it is not built as a queue sender
+                if (to.type() == ServiceBusType.queue) {
+                    assertThat(String.valueOf(sdkEntityType(client))).isEqualTo("QUEUE");
+                } else {
+                    assertThat(String.valueOf(sdkEntityType(client))).isNotEqualTo("QUEUE");
+                }
+            }
+        }
+    }
+
+    /** The entity type the SDK's sender was built for (not public: MessagingEntityType of the async client). */
+    private static Object sdkEntityType(ServiceBusSenderClient client) throws Exception {
+        java.lang.reflect.Field async = ServiceBusSenderClient.class.getDeclaredField("asyncClient");
+        async.setAccessible(true);
+        Object asyncClient = async.get(client);
+        java.lang.reflect.Field type = asyncClient.getClass().getDeclaredField("entityType");
+        type.setAccessible(true);
+        return type.get(asyncClient);
     }
 
     @Test

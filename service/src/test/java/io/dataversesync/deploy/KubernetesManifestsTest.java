@@ -8,10 +8,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.PathMatcher;
 import java.nio.file.Paths;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -30,7 +33,12 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import io.dataversesync.ProjectFiles;
+import io.dataversesync.policy.ErrorClassifier;
 import io.dataversesync.sync.SyncMetrics;
+import io.dataversesync.target.TargetBreakers;
+import io.dataversesync.target.TargetCatalog;
+import io.dataversesync.target.TargetNames;
+import io.dataversesync.target.TargetSettings;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,7 +51,7 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 /**
  * The container image and the Kubernetes manifests agree with the app: ports, probe and metrics paths, the routes
  * ConfigMap (same files, same content, mounted where SYNC_ROUTES_LOCATION points), profile, shutdown timing,
- * hardening, workload identity, KEDA queue, alert metric names, no secrets.
+ * hardening, workload identity, KEDA queues and target subscriptions, alert metric names, no secrets.
  *
  * <p>With {@code kubectl} on the PATH the overlays are built exactly as {@code kubectl apply -k} would
  * ({@code kubectl kustomize k8s/overlays/dev|prod}); without it the base is read directly (generators emulated,
@@ -181,18 +189,26 @@ class KubernetesManifestsTest {
         }
         assertThat(configMaps.keySet()).anySatisfy(name -> assertThat(name).startsWith("dataverse-sync-routes"));
 
+        // every route file under routes/ (sub-folders included) but the local broker's transport steps, and every
+        // mapping under routes/mappings/ (one folder per target), at the same relative path below the mount
+        Path routes = ROOT.resolve("routes");
         Map<String, String> expected = new LinkedHashMap<>();
-        try (Stream<Path> files = Files.list(ROOT.resolve("routes"))) {
-            files.filter(f -> f.getFileName().toString().endsWith(".camel.yaml")).sorted()
-                    .forEach(f -> expected.put(routesDir + "/" + f.getFileName(), read(f)));
+        try (Stream<Path> files = Files.walk(routes)) {
+            files.filter(Files::isRegularFile).sorted().forEach(f -> {
+                String relative = routes.relativize(f).toString().replace(File.separatorChar, '/');
+                if (relative.endsWith(".camel.yaml") && !(relative.startsWith("transport/") && !relative.equals("transport/servicebus.camel.yaml"))) {
+                    expected.put(routesDir + "/" + relative, read(f));
+                } else if (relative.startsWith("mappings/") && relative.endsWith(".jsonata")) {
+                    expected.put(mappingsDir + "/" + relative.substring("mappings/".length()), read(f));
+                }
+            });
         }
-        // the azure profile's transport steps (sync.transport = servicebus)
-        expected.put(routesDir + "/transport/servicebus.camel.yaml", read(ROOT.resolve("routes/transport/servicebus.camel.yaml")));
-        try (Stream<Path> files = Files.list(ROOT.resolve("routes/mappings"))) {
-            files.filter(f -> f.getFileName().toString().endsWith(".jsonata")).sorted()
-                    .forEach(f -> expected.put(mappingsDir + "/" + f.getFileName(), read(f)));
+        // the azure profile's transport steps (sync.transport = servicebus) and the first target are among them
+        assertThat(expected).containsKeys(routesDir + "/transport/servicebus.camel.yaml", routesDir + "/outbound-sync.camel.yaml");
+        for (String target : targets()) {
+            assertThat(expected).as("target %s of sync.targets is declared by routes/targets/%s.camel.yaml", target, target)
+                    .containsKey(routesDir + "/targets/" + target + ".camel.yaml");
         }
-        assertThat(expected).isNotEmpty();
         for (Map.Entry<String, String> file : expected.entrySet()) {
             assertThat(mountedFiles).as("%s is mounted (list it in routes/kustomization.yaml and the volume items)",
                     file.getKey()).containsKey(file.getKey());
@@ -200,6 +216,29 @@ class KubernetesManifestsTest {
             assertThat(str(configMaps.get(cmAndKey[0]), "data", cmAndKey[1]))
                     .as("content of %s in the ConfigMap", file.getKey()).isEqualTo(file.getValue());
         }
+        // and nothing else lands there (a file mounted at the wrong path would be missing where it belongs, or loaded twice)
+        assertThat(mountedFiles.keySet().stream().filter(f -> f.startsWith(routesDir + "/") || f.startsWith(mappingsDir + "/")))
+                .as("files mounted under %s that are not where the repository has them", routesDir)
+                .allSatisfy(f -> assertThat(expected).containsKey(f));
+
+        // every mounted route file is one the azure profile loads (camel.main.routes-include-pattern, env overrides
+        // applied); artemis.camel.yaml and the local routes are not
+        Properties effective = effectiveAzureProperties(r);
+        List<PathMatcher> loaded = new ArrayList<>();
+        for (String pattern : resolve(effective, "camel.main.routes-include-pattern").split(",")) {
+            pattern = pattern.trim();
+            if (pattern.startsWith("classpath:")) {
+                assertThat(pattern).as("the azure profile loads routes from the mounted folder only").doesNotContain("routes/local");
+                continue;
+            }
+            loaded.add(FileSystems.getDefault().getPathMatcher("glob:" + pattern.replaceFirst("^file:", "")));
+        }
+        assertThat(expected.keySet().stream().filter(f -> f.endsWith(".camel.yaml")))
+                .allSatisfy(f -> assertThat(loaded).as("%s is loaded by the azure profile's routes-include-pattern", f)
+                        .anyMatch(m -> m.matches(Paths.get(f))));
+        assertThat(loaded).as("the local broker's steps are not loaded on Azure")
+                .noneMatch(m -> m.matches(Paths.get(routesDir + "/transport/artemis.camel.yaml")));
+        assertThat(resolve(effective, "sync.mappings.location")).isEqualTo("file:" + mappingsDir);
     }
 
     // ---- profile, shutdown, hardening -----------------------------------------------------------------------
@@ -267,7 +306,7 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("renderings")
-    void kedaScalesTheDeploymentOnTheOutboundQueue(Rendering r) {
+    void kedaScalesTheDeploymentOnBothQueuesAndEveryTargetSubscription(Rendering r) {
         List<Map<String, Object>> scaledObjects = r.ofKind("ScaledObject");
         assertThat(scaledObjects).hasSize(1);
         Map<String, Object> so = scaledObjects.get(0);
@@ -279,11 +318,29 @@ class KubernetesManifestsTest {
         assertThat(min).as("minReplicaCount (the ack queue and scheduled retries need a consumer)").isGreaterThanOrEqualTo(1);
         assertThat(max).isGreaterThanOrEqualTo(min).isLessThanOrEqualTo(50);
 
-        Map<String, Object> trigger = list(so, "spec", "triggers").get(0);
-        assertThat(trigger.get("type")).isEqualTo("azure-servicebus");
-        assertThat(str(trigger, "metadata", "queueName")).isEqualTo(app.getProperty("sync.queue.outbound"));
-        Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
-        assertThat(str(auth, "spec", "podIdentity", "provider")).isEqualTo("azure-workload");
+        List<Map<String, Object>> triggers = list(so, "spec", "triggers");
+        assertThat(triggers).isNotEmpty().allSatisfy(trigger -> {
+            assertThat(trigger.get("type")).isEqualTo("azure-servicebus");
+            assertThat(get(trigger, "metadata", "queueName") == null).as("queueName or topicName + subscriptionName: %s", trigger)
+                    .isNotEqualTo(get(trigger, "metadata", "topicName") == null);
+            assertThat(get(trigger, "metadata", "topicName") == null).as("subscriptionName goes with topicName: %s", trigger)
+                    .isEqualTo(get(trigger, "metadata", "subscriptionName") == null);
+            assertThat(Integer.parseInt(str(trigger, "metadata", "messageCount"))).isPositive();
+            assertThat(str(trigger, "metadata", "namespace")).isNotBlank();
+            Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
+            assertThat(str(auth, "spec", "podIdentity", "provider")).isEqualTo("azure-workload");
+        });
+        // the queues the app consumes, and one trigger per target of sync.targets: its subscription on the topic
+        List<String> queues = triggers.stream().map(t -> str(t, "metadata", "queueName")).filter(Objects::nonNull).toList();
+        assertThat(queues).containsExactlyInAnyOrder(app.getProperty("sync.queue.outbound"), app.getProperty("sync.queue.ack"));
+        List<String> subscriptions = triggers.stream().filter(t -> get(t, "metadata", "topicName") != null)
+                .map(t -> str(t, "metadata", "topicName") + "/" + str(t, "metadata", "subscriptionName")).toList();
+        String topic = app.getProperty("sync.topic.changes");
+        assertThat(topic).isNotBlank();
+        assertThat(subscriptions).containsExactlyInAnyOrderElementsOf(targets().stream().map(t -> topic + "/" + t).toList());
+        // the app consumes the subscription named like the target (application-azure.properties)
+        assertThat(azure.getProperty("sync.servicebus.consumer.subscriber-prefix"))
+                .contains("azure-servicebus:{{sync.topic.changes}}?").contains("serviceBusType=topic").endsWith("subscriptionName=");
 
         Map<String, Object> pdb = r.one("PodDisruptionBudget", "dataverse-sync");
         assertThat(map(pdb, "spec", "selector", "matchLabels")).isNotEmpty();
@@ -297,21 +354,23 @@ class KubernetesManifestsTest {
     @MethodSource("renderings")
     void alertRulesUseMetricNamesTheAppEmits(Rendering r) {
         Set<String> emitted = emittedSyncMetricNames();
-        assertThat(emitted).contains("dataverse_sync_consumed_total", "dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket");
+        assertThat(emitted).contains("dataverse_sync_consumed_total", "dataverse_sync_messages_total", "dataverse_sync_end_to_end_seconds_bucket",
+                "dataverse_sync_target_breaker_state");
 
         List<Map<String, Object>> rules = r.ofKind("PrometheusRule").stream()
                 .flatMap(pr -> list(pr, "spec", "groups").stream())
                 .flatMap(g -> list(g, "rules").stream()).toList();
         Map<String, String> alerts = rules.stream().filter(rule -> rule.get("alert") != null)
                 .collect(Collectors.toMap(rule -> str(rule, "alert"), rule -> str(rule, "expr")));
-        assertThat(alerts).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(alerts).hasSizeGreaterThanOrEqualTo(4);
 
         Matcher m = Pattern.compile("\\bdataverse_sync_[a-z0-9_]+").matcher(String.join("\n", alerts.values()));
         Set<String> referenced = new LinkedHashSet<>();
         while (m.find()) {
             referenced.add(m.group());
         }
-        assertThat(referenced).contains("dataverse_sync_consumed_total", "dataverse_sync_end_to_end_seconds_bucket");
+        assertThat(referenced).contains("dataverse_sync_consumed_total", "dataverse_sync_end_to_end_seconds_bucket",
+                "dataverse_sync_target_breaker_state");
         assertThat(emitted).as("metric names in alert expressions").containsAll(referenced);
 
         // the error rate counts messages, not hop outcomes: one dead letter among N consumed messages is 1/N
@@ -321,6 +380,12 @@ class KubernetesManifestsTest {
                 .contains("azure_servicebus_deadlettered_messages").contains("> 10"));
         assertThat(alerts.values()).anySatisfy(e -> assertThat(e)
                 .contains("histogram_quantile(0.95").containsPattern("> \\d+\\s*$"));
+        // a target's breaker open (2) for more than 5 minutes, per target
+        assertThat(rules).anySatisfy(rule -> {
+            assertThat(str(rule, "expr")).contains("dataverse_sync_target_breaker_state").contains("target").containsPattern("== 2\\s*$");
+            assertThat(Duration.parse("PT" + str(rule, "for").toUpperCase())).isGreaterThanOrEqualTo(Duration.ofMinutes(5));
+            assertThat(str(rule, "annotations", "summary")).contains("{{ $labels.target }}");
+        });
     }
 
     // ---- secrets --------------------------------------------------------------------------------------------
@@ -343,7 +408,7 @@ class KubernetesManifestsTest {
                 .doesNotContainPattern("(?i)AccountKey\\s*=")
                 .doesNotContain("-----BEGIN")
                 .doesNotContain(app.getProperty("dataverse.auth.client-secret"))
-                .doesNotContain(app.getProperty("target.api-key"));
+                .doesNotContain(resolve(app, "sync.local.target-api-key"));
         assertThat(all).doesNotContainPattern("(?i)client[-_]?secret\\s*[:=]\\s*\\S");
     }
 
@@ -378,13 +443,23 @@ class KubernetesManifestsTest {
                 assertThat(settings).as(env + " provides " + placeholders.group(1)).containsKey(placeholders.group(1));
             }
 
-            Map<String, Object> trigger = list(r.ofKind("ScaledObject").get(0), "spec", "triggers").get(0);
-            assertThat(str(trigger, "metadata", "namespace") + ".servicebus.windows.net")
-                    .as(env + ": KEDA reads the namespace the app uses").isEqualTo(sbNamespace);
+            // every target's URL, per environment (Camel maps SYNC_TARGET_<NAME>_URL onto sync.target.<name>.url)
+            for (String target : targets()) {
+                String key = envName("sync.target." + target + ".url");
+                assertThat(settings).as(env + " sets the URL of target " + target).containsKey(key);
+                assertThat(settings.get(key)).as(key).startsWith("https://");
+            }
+            assertThat(settings).as("the target URL is per target now").doesNotContainKey("TARGET_URL");
+
+            List<Map<String, Object>> triggers = list(r.ofKind("ScaledObject").get(0), "spec", "triggers");
+            assertThat(triggers).allSatisfy(trigger -> {
+                assertThat(str(trigger, "metadata", "namespace") + ".servicebus.windows.net")
+                        .as(env + ": KEDA reads the namespace the app uses (%s)", trigger.get("metadata")).isEqualTo(sbNamespace);
+                Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
+                assertThat(str(auth, "spec", "podIdentity", "identityId")).isNotEqualTo(PLACEHOLDER_GUID);
+            });
             String saClientId = str(r.one("ServiceAccount", "dataverse-sync"), "metadata", "annotations", WORKLOAD_IDENTITY_CLIENT_ID);
             assertThat(saClientId).isNotEqualTo(PLACEHOLDER_GUID);
-            Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
-            assertThat(str(auth, "spec", "podIdentity", "identityId")).isNotEqualTo(PLACEHOLDER_GUID);
         }
     }
 
@@ -427,9 +502,46 @@ class KubernetesManifestsTest {
 
     // ==== helpers ===========================================================================================
 
+    /** The targets of sync.targets (the azure profile's value if it sets one). */
+    static List<String> targets() {
+        return TargetNames.parse(azure.getProperty("sync.targets", app.getProperty("sync.targets")));
+    }
+
+    /** The environment variable Camel maps onto a property (upper case, "." and "-" as "_"). */
+    static String envName(String property) {
+        return property.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    /**
+     * What the pod's Camel sees: application.properties, application-azure.properties over it, and the pod's
+     * environment (container env and the settings ConfigMap) over both, as Camel Main maps variables onto keys.
+     */
+    static Properties effectiveAzureProperties(Rendering r) {
+        Properties effective = new Properties();
+        effective.putAll(app);
+        effective.putAll(azure);
+        Map<String, String> env = new LinkedHashMap<>(env(container(r)));
+        r.ofKind("ConfigMap").stream().filter(cm -> str(cm, "metadata", "name").startsWith("dataverse-sync-settings"))
+                .forEach(cm -> map(cm, "data").forEach((k, v) -> env.put(k, String.valueOf(v))));
+        for (String key : effective.stringPropertyNames()) {
+            String value = env.get(envName(key));
+            if (value != null) {
+                effective.setProperty(key, value);
+            }
+        }
+        return effective;
+    }
+
     static Set<String> emittedSyncMetricNames() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        SyncMetrics metrics = new SyncMetrics(registry, Clock.fixed(Instant.ofEpochMilli(10_000), ZoneOffset.UTC));
+        Clock clock = Clock.fixed(Instant.ofEpochMilli(10_000), ZoneOffset.UTC);
+        SyncMetrics metrics = new SyncMetrics(registry, clock);
+        // the breaker gauge per target (TargetBreakers registers it for each target it is built with)
+        new TargetBreakers(new TargetCatalog(List.of(new TargetSettings("customers", Set.of("account"),
+                new TargetSettings.Auth(TargetSettings.AuthMode.NONE, null, null, null, null, null, null, null, null),
+                new TargetSettings.WriteBack("new_targetrowid", "new_syncedhash", null),
+                new TargetSettings.Breaker(50, 20, 10, Duration.ofSeconds(10), 3), 4, Duration.ofSeconds(1)))),
+                new ErrorClassifier(clock), registry, null, null);
         for (String outcome : List.of("ok", "retried", "dead_lettered")) {
             metrics.outcome("transform", outcome);
         }

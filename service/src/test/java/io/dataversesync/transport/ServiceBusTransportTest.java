@@ -15,12 +15,17 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import com.azure.messaging.servicebus.ServiceBusMessage;
+import io.dataversesync.ProjectFiles;
 import io.dataversesync.exchange.SyncProperties;
 import io.dataversesync.transport.ServiceBusTransport.DeadLetterRequested;
+import io.dataversesync.transport.ServiceBusTransport.Destination;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.azure.servicebus.ServiceBusType;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
+import org.apache.camel.support.PluginHelper;
+import org.apache.camel.support.ResourceHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +33,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The Service Bus envelope mapping, offline: what the 4.17 consumer hands us (CamelAzureServiceBus* headers, the
  * application properties map) and what we send (ServiceBusMessage with MessageId, SessionId, CorrelationId,
- * application properties, scheduled time), plus what the 4.17 consumer writes when it dead-letters.
+ * application properties, scheduled time) and where (a queue, or the changes topic: routes/transport/servicebus.camel.yaml
+ * as it is), plus what the 4.17 consumer writes when it dead-letters.
  */
 class ServiceBusTransportTest {
     static final Instant NOW = Instant.parse("2026-11-23T10:00:00Z");
@@ -39,18 +45,27 @@ class ServiceBusTransportTest {
     final List<Sent> sent = new ArrayList<>();
     final ServiceBusTransport transport = new ServiceBusTransport(Clock.fixed(NOW, ZoneOffset.UTC), new ServiceBusTransport.Sender() {
         @Override
-        public void send(String queue, ServiceBusMessage message) {
-            sent.add(new Sent(queue, message, null));
+        public void send(Destination to, ServiceBusMessage message) {
+            sent.add(new Sent(to, message, null));
         }
 
         @Override
-        public void schedule(String queue, ServiceBusMessage message, OffsetDateTime at) {
-            sent.add(new Sent(queue, message, at));
+        public void schedule(Destination to, ServiceBusMessage message, OffsetDateTime at) {
+            sent.add(new Sent(to, message, at));
         }
     });
     CamelContext context;
 
-    record Sent(String queue, ServiceBusMessage message, OffsetDateTime at) {
+    record Sent(Destination to, ServiceBusMessage message, OffsetDateTime at) {
+        String queue() {
+            assertThat(to.type()).as("sent to a queue: %s", to).isEqualTo(ServiceBusType.queue);
+            return to.name();
+        }
+
+        String topic() {
+            assertThat(to.type()).as("sent to a topic: %s", to).isEqualTo(ServiceBusType.topic);
+            return to.name();
+        }
     }
 
     @BeforeEach
@@ -187,6 +202,144 @@ class ServiceBusTransportTest {
         exchange.getMessage().setHeader("traceparent", current); // what camel-opentelemetry2 injects before the send
         ServiceBusMessage m = ServiceBusTransport.toServiceBusMessage(exchange.getMessage());
         assertThat(m.getApplicationProperties()).containsEntry("traceparent", current).containsEntry("Diagnostic-Id", current);
+    }
+
+    @Test
+    void changeIsPublishedOnTheTopicWithTheEntityForTheRulesAndTheRowAsSession() throws Exception {
+        Exchange exchange = received("m-1", "corr-1", new HashMap<>(Map.of("SyncRequestedAt", 99L, "Diagnostic-Id", TRACEPARENT)));
+        transport.readEnvelope(exchange);
+        exchange.setProperty(SyncProperties.ENTITY, "account");
+        exchange.getMessage().setBody("{\"change\":true}");
+        exchange.getMessage().setHeader("CamelHttpResponseCode", 200); // left over from the read
+
+        transport.prepareChange(exchange);
+        sendThroughEndpoint(exchange, "bean:syncTransport?method=sendToTopic(*, 'dataverse-changes')");
+
+        Sent change = sent.get(0);
+        assertThat(change.topic()).isEqualTo("dataverse-changes");
+        assertThat(change.at()).isNull();
+        ServiceBusMessage m = change.message();
+        assertThat(m.getMessageId()).isNotBlank().isNotEqualTo("m-1");
+        assertThat(m.getCorrelationId()).isEqualTo("corr-1");
+        // every subscription is session-enabled: without a SessionId Service Bus would refuse the message
+        assertThat(m.getSessionId()).isEqualTo(ROW);
+        assertThat(m.getBody().toString()).isEqualTo("{\"change\":true}");
+        // syncEntity for the rules' entity filter; no syncSubscriber: every subscribed target takes it
+        assertThat(m.getApplicationProperties()).containsEntry(Transport.ENTITY_PROPERTY, "account")
+                .doesNotContainKey(Transport.SUBSCRIBER_PROPERTY)
+                .containsOnlyKeys(Transport.ENTITY_PROPERTY, "SyncRequestedAt", "Diagnostic-Id", "traceparent");
+
+        // the outbound message delivered again (settlement lost after the publish) publishes the same MessageId:
+        // duplicate detection on the topic drops the second copy
+        Exchange again = received("m-1", "corr-1", new HashMap<>());
+        transport.readEnvelope(again);
+        again.setProperty(SyncProperties.ENTITY, "account");
+        again.getMessage().setBody("{}");
+        transport.prepareChange(again);
+        assertThat(ServiceBusTransport.toServiceBusMessage(again.getMessage()).getMessageId()).isEqualTo(m.getMessageId());
+    }
+
+    @Test
+    void targetRetryCopyGoesBackThroughTheTopicForThatTargetOnly() throws Exception {
+        long retryAt = NOW.plusSeconds(8).toEpochMilli();
+        Exchange exchange = targetCopy("customers", retryAt);
+        sendThroughEndpoint(exchange, "bean:syncTransport?method=sendToTopic(*, 'dataverse-changes')");
+
+        Sent copy = sent.get(0);
+        assertThat(copy.topic()).isEqualTo("dataverse-changes");
+        assertThat(copy.at()).isEqualTo(OffsetDateTime.ofInstant(Instant.ofEpochMilli(retryAt), ZoneOffset.UTC));
+        ServiceBusMessage m = copy.message();
+        assertThat(m.getSessionId()).isEqualTo(ROW);
+        assertThat(m.getCorrelationId()).isEqualTo("corr-1");
+        assertThat(m.getBody().toString()).isEqualTo(BODY);
+        // the subscription rule: syncEntity IN (...) AND (syncSubscriber IS NULL OR syncSubscriber = '<target>')
+        assertThat(m.getApplicationProperties()).containsEntry(Transport.SUBSCRIBER_PROPERTY, "customers")
+                .containsEntry(Transport.ENTITY_PROPERTY, "account").containsEntry("RetryCount", 1);
+
+        // two targets fail on the same change (same received MessageId): their copies and acks must not share an id,
+        // or duplicate detection would drop the second target's as a duplicate of the first's
+        ServiceBusMessage erp = ServiceBusTransport.toServiceBusMessage(targetCopy("erp", retryAt).getMessage());
+        assertThat(erp.getApplicationProperties()).containsEntry(Transport.SUBSCRIBER_PROPERTY, "erp");
+        assertThat(erp.getMessageId()).isNotEqualTo(m.getMessageId());
+        // ... while the same target handling the same message again (redelivery) derives the same id
+        assertThat(ServiceBusTransport.toServiceBusMessage(targetCopy("customers", retryAt).getMessage()).getMessageId())
+                .isEqualTo(m.getMessageId());
+        assertThat(ack("customers").getMessageId()).isNotEqualTo(ack("erp").getMessageId())
+                .isEqualTo(ack("customers").getMessageId());
+        assertThat(ack("customers").getApplicationProperties()).doesNotContainKey(Transport.SUBSCRIBER_PROPERTY);
+    }
+
+    /** A target's copy of a change (received from its subscription), made into a retry copy for that target. */
+    private Exchange targetCopy(String target, long retryAt) {
+        Exchange exchange = received("change-1", "corr-1", new HashMap<>(Map.of(Transport.ENTITY_PROPERTY, "account")));
+        exchange.setProperty(SyncProperties.TARGET, target);
+        exchange.setProperty(SyncProperties.ENTITY, "account");
+        transport.readEnvelope(exchange);
+        exchange.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
+        exchange.setProperty(SyncProperties.RETRY_AT, retryAt);
+        transport.prepareRetryCopy(exchange);
+        return exchange;
+    }
+
+    private ServiceBusMessage ack(String target) {
+        Exchange exchange = received("change-1", "corr-1", new HashMap<>(Map.of(Transport.ENTITY_PROPERTY, "account")));
+        exchange.setProperty(SyncProperties.TARGET, target);
+        transport.readEnvelope(exchange);
+        exchange.getMessage().setBody("{\"ack\":true}");
+        transport.prepareFollowUp(exchange);
+        return ServiceBusTransport.toServiceBusMessage(exchange.getMessage());
+    }
+
+    @Test
+    void theServiceBusRouteFileSendsChangesAndTargetRetriesToTheTopicAndTheRestToQueues() throws Exception {
+        // routes/transport/servicebus.camel.yaml as deployed, with a stand-in for the sync-hop routeConfiguration
+        context.getPropertiesComponent().addInitialProperty("sync.topic.changes", "dataverse-changes");
+        context.getPropertiesComponent().addInitialProperty("sync.queue.outbound", "dataverse-outbound");
+        context.getPropertiesComponent().addInitialProperty("sync.queue.ack", "dataverse-ack");
+        var loader = PluginHelper.getRoutesLoader(context);
+        loader.loadRoutes(ResourceHelper.fromString("sync-hop-stand-in.camel.yaml", "- routeConfiguration:\n    id: sync-hop\n"));
+        loader.loadRoutes(ResourceHelper.resolveMandatoryResource(context,
+                "file:" + ProjectFiles.path("routes/transport/servicebus.camel.yaml")));
+        var template = context.createProducerTemplate();
+
+        Exchange change = received("m-1", "corr-1", new HashMap<>());
+        change.setProperty(SyncProperties.ENTITY, "account");
+        assertThat(template.send("direct:transport-publish-change", change).getException()).isNull();
+
+        Exchange targetRetry = received("change-1", "corr-1", new HashMap<>());
+        targetRetry.setProperty(SyncProperties.TARGET, "customers");
+        targetRetry.setProperty(SyncProperties.QUEUE, "dataverse-changes.customers");
+        targetRetry.setProperty(SyncProperties.ENTITY, "account");
+        transport.readEnvelope(targetRetry);
+        targetRetry.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
+        targetRetry.setProperty(SyncProperties.RETRY_AT, NOW.plusSeconds(2).toEpochMilli());
+        assertThat(template.send("direct:transport-send-retry", targetRetry).getException()).isNull();
+
+        Exchange outboundRetry = received("m-2", "corr-2", new HashMap<>());
+        outboundRetry.setProperty(SyncProperties.QUEUE, "dataverse-outbound");
+        transport.readEnvelope(outboundRetry);
+        outboundRetry.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
+        outboundRetry.setProperty(SyncProperties.RETRY_AT, NOW.plusSeconds(2).toEpochMilli());
+        assertThat(template.send("direct:transport-send-retry", outboundRetry).getException()).isNull();
+
+        Exchange ack = received("change-1", "corr-1", new HashMap<>());
+        ack.setProperty(SyncProperties.TARGET, "customers");
+        transport.readEnvelope(ack);
+        assertThat(template.send("direct:transport-send-ack", ack).getException()).isNull();
+
+        assertThat(sent).extracting(Sent::to).containsExactly(Destination.topic("dataverse-changes"),
+                Destination.topic("dataverse-changes"), Destination.queue("dataverse-outbound"), Destination.queue("dataverse-ack"));
+        assertThat(sent.get(0).message().getApplicationProperties()).doesNotContainKey(Transport.SUBSCRIBER_PROPERTY);
+        assertThat(sent.get(1).message().getApplicationProperties()).containsEntry(Transport.SUBSCRIBER_PROPERTY, "customers");
+        assertThat(sent.get(2).message().getApplicationProperties()).doesNotContainKey(Transport.SUBSCRIBER_PROPERTY);
+        assertThat(sent).allSatisfy(s -> assertThat(s.message().getSessionId()).isEqualTo(ROW));
+    }
+
+    @Test
+    void destinationsNeedANameAndAType() {
+        assertThatThrownBy(() -> Destination.topic(" ")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Destination("q", null)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Destination.queue("q")).isNotEqualTo(Destination.topic("q"));
     }
 
     @Test
