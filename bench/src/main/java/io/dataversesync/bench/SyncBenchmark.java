@@ -43,15 +43,17 @@ import org.apache.logging.log4j.core.config.Configurator;
  * pacing). Every run checks at the end that each row's latest version is at the target and written back, and
  * that nothing was dead-lettered; a run that loses or mis-syncs anything makes the benchmark exit non-zero.
  *
- * Usage: java -jar bench/target/dataverse-sync-bench.jar [--scenarios=burst,realistic,limited,users]
+ * Usage: java -jar bench/target/dataverse-sync-bench.jar [--scenarios=burst,realistic,limited,users] (fan-out is opt-in:
+ *        --scenarios=fan-out or e.g. burst,fan-out; the burst over three targets, one slow and failing, see {@link FanOut})
  *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000]
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=10] [--cost-request-ms=5] [--users=1,2,4]
- *        [--users-cost-write-ms=40] [--users-changes-per-user=6000]
+ *        [--users-cost-write-ms=40] [--users-changes-per-user=6000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
+ *        [--fan-out-warmup-changes=2000] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String OUTBOUND = "dataverse-outbound";
-    private static final String ACK = "dataverse-ack";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String OUTBOUND = "dataverse-outbound";
+    static final String ACK = "dataverse-ack";
 
     /**
      * @param budget requests per window per application user (0 = unlimited)
@@ -93,7 +95,7 @@ public final class SyncBenchmark {
     static final int MAX_CONCURRENT = 52;
 
     /** --set.some.property=value options: override any property in every run. */
-    private static final Map<String, String> OVERRIDES = new LinkedHashMap<>();
+    static final Map<String, String> OVERRIDES = new LinkedHashMap<>();
 
     private SyncBenchmark() {
     }
@@ -149,12 +151,22 @@ public final class SyncBenchmark {
                         (int) Math.round(REQUESTS_PER_SECOND * window), window, burstConsumers, limitedChangesBatched, executionBudget, cost, 1));
                 case "users" -> scenarios.add(new Scenario("users", usersChangesPerUser, usersChangesPerUser, 0, 0,
                         (int) Math.round(REQUESTS_PER_SECOND * window), window, burstConsumers, usersChangesPerUser, executionBudget, usersCost, 1));
-                default -> throw new IllegalArgumentException("unknown scenario " + name);
+                // opt-in: the burst (batched) to customers alone, then to three targets through the topic (FanOut)
+                case "fan-out" -> scenarios.add(new Scenario("fan-out", changes, rows, 0, 0, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
+                default -> throw new IllegalArgumentException("unknown scenario " + name
+                        + " (burst, realistic, limited, users, fan-out)");
             }
         }
         boolean allVerified = true;
         int run = 0;
         for (Scenario scenario : scenarios) {
+            if (scenario.name().equals("fan-out")) {
+                ObjectNode result = FanOut.scenario(scenario, work, run, options);
+                run += 3;
+                System.out.println(result);
+                allVerified &= result.path("verified").asBoolean();
+                continue;
+            }
             if (scenario.name().equals("users")) {
                 ObjectNode result = users(scenario, work, run, options);
                 run += 3;
@@ -174,48 +186,7 @@ public final class SyncBenchmark {
 
     private static ObjectNode run(Scenario s, boolean efficient, int consumers, Path brokerDir, int runIndex) throws Exception {
         Main main = new Main(io.dataversesync.Main.class);
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("sync.http.port", String.valueOf(freePort()));
-        p.put("sync.local.dataverse-port", String.valueOf(freePort()));
-        p.put("sync.local.target-port", String.valueOf(freePort()));
-        p.put("sync.local.broker.data-dir", brokerDir.toString());
-        p.put("sync.local.broker.url", "vm://" + (100 + runIndex));
-        p.put("camel.main.routes-exclude-pattern", "**/emulator-views.camel.yaml");
-        p.put("sync.consumers.outbound", String.valueOf(consumers));
-        p.put("sync.consumers.ack", String.valueOf(consumers));
-        p.put("sync.coalesce.enabled", String.valueOf(efficient));
-        p.put("sync.writeback.batch.enabled", String.valueOf(efficient));
-        p.put("sync.dedupe.enabled", String.valueOf(efficient));
-        p.put("dataverse.limits.enabled", String.valueOf(efficient));
-        p.put("dataverse.limits.requests-per-window", String.valueOf(s.budget() > 0 ? s.budget() : 6000));
-        p.put("dataverse.limits.window-seconds", String.valueOf(s.budget() > 0 ? s.windowSeconds() : 300));
-        p.put("sync.local.dataverse.request-budget", String.valueOf(s.budget()));
-        p.put("sync.local.dataverse.budget-window-seconds", String.valueOf(s.windowSeconds()));
-        // the execution-time limit and the cost model the emulator charges (0 = off); the gate paces on the same budget
-        p.put("sync.local.dataverse.execution-budget-ms", String.valueOf(s.executionBudgetMs()));
-        p.put("sync.local.dataverse.cost.read-row-ms", String.valueOf(s.cost().readRowMs()));
-        p.put("sync.local.dataverse.cost.create-ms", String.valueOf(s.cost().writeMs()));
-        p.put("sync.local.dataverse.cost.update-ms", String.valueOf(s.cost().writeMs()));
-        p.put("sync.local.dataverse.cost.delete-ms", String.valueOf(s.cost().writeMs()));
-        p.put("sync.local.dataverse.cost.request-ms", String.valueOf(s.cost().requestMs()));
-        if (s.executionBudgetMs() > 0) {
-            p.put("dataverse.limits.execution-ms-per-window", String.valueOf(s.executionBudgetMs()));
-        }
-        if (s.users() > 1) {
-            List<String> clientIds = new ArrayList<>();
-            List<String> secrets = new ArrayList<>();
-            for (int u = 1; u <= s.users(); u++) {
-                clientIds.add("bench-user-" + u);
-                secrets.add("bench-secret-" + u);
-            }
-            p.put("dataverse.auth.client-id", String.join(",", clientIds));
-            p.put("dataverse.auth.client-secret", String.join(",", secrets));
-        }
-        p.put("sync.policy.base-delay-ms", "500");
-        p.put("sync.policy.max-retries", "20");
-        // the same policy in both modes; a 10 s cap keeps throttled per-message retries from waiting minutes
-        p.put("sync.policy.max-delay-ms", "10000");
-        p.put("sync.policy.ack-writeback-consumer.max-retries", "20");
+        Map<String, String> p = properties(s, efficient, consumers, brokerDir, runIndex);
         OVERRIDES.forEach(p::put);
         p.forEach(main::addOverrideProperty);
         main.start();
@@ -229,16 +200,7 @@ public final class SyncBenchmark {
             dataverse.recordingLimit(1000);
             target.recordingLimit(1000);
 
-            List<String> ids = new ArrayList<>(s.rows());
-            for (int r = 0; r < s.rows(); r++) {
-                ObjectNode row = JSON.createObjectNode();
-                row.put("name", "Bench account " + r);
-                row.put("accountnumber", String.format("B-%06d", r));
-                row.put("telephone1", "initial");
-                row.put("address1_city", "Redmond");
-                row.put("statecode", 0);
-                ids.add(dataverse.upsertRow("accounts", null, row));
-            }
+            List<String> ids = seedRows(dataverse, s.rows());
             dataverse.faults().latency(Duration.ofMillis(s.dataverseLatencyMs()));
             target.faults().latency(Duration.ofMillis(s.targetLatencyMs()));
             dataverse.resetCounters();
@@ -301,6 +263,53 @@ public final class SyncBenchmark {
         }
     }
 
+    /** The properties of one run (scenario and mode); --set.* overrides come on top. */
+    static Map<String, String> properties(Scenario s, boolean efficient, int consumers, Path brokerDir, int runIndex) throws IOException {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("sync.http.port", String.valueOf(freePort()));
+        p.put("sync.local.dataverse-port", String.valueOf(freePort()));
+        p.put("sync.local.target-port", String.valueOf(freePort()));
+        p.put("sync.local.broker.data-dir", brokerDir.toString());
+        p.put("sync.local.broker.url", "vm://" + (100 + runIndex));
+        p.put("camel.main.routes-exclude-pattern", "**/emulator-views.camel.yaml");
+        p.put("sync.consumers.outbound", String.valueOf(consumers));
+        p.put("sync.consumers.ack", String.valueOf(consumers));
+        p.put("sync.coalesce.enabled", String.valueOf(efficient));
+        p.put("sync.writeback.batch.enabled", String.valueOf(efficient));
+        p.put("sync.dedupe.enabled", String.valueOf(efficient));
+        p.put("dataverse.limits.enabled", String.valueOf(efficient));
+        p.put("dataverse.limits.requests-per-window", String.valueOf(s.budget() > 0 ? s.budget() : 6000));
+        p.put("dataverse.limits.window-seconds", String.valueOf(s.budget() > 0 ? s.windowSeconds() : 300));
+        p.put("sync.local.dataverse.request-budget", String.valueOf(s.budget()));
+        p.put("sync.local.dataverse.budget-window-seconds", String.valueOf(s.windowSeconds()));
+        // the execution-time limit and the cost model the emulator charges (0 = off); the gate paces on the same budget
+        p.put("sync.local.dataverse.execution-budget-ms", String.valueOf(s.executionBudgetMs()));
+        p.put("sync.local.dataverse.cost.read-row-ms", String.valueOf(s.cost().readRowMs()));
+        p.put("sync.local.dataverse.cost.create-ms", String.valueOf(s.cost().writeMs()));
+        p.put("sync.local.dataverse.cost.update-ms", String.valueOf(s.cost().writeMs()));
+        p.put("sync.local.dataverse.cost.delete-ms", String.valueOf(s.cost().writeMs()));
+        p.put("sync.local.dataverse.cost.request-ms", String.valueOf(s.cost().requestMs()));
+        if (s.executionBudgetMs() > 0) {
+            p.put("dataverse.limits.execution-ms-per-window", String.valueOf(s.executionBudgetMs()));
+        }
+        if (s.users() > 1) {
+            List<String> clientIds = new ArrayList<>();
+            List<String> secrets = new ArrayList<>();
+            for (int u = 1; u <= s.users(); u++) {
+                clientIds.add("bench-user-" + u);
+                secrets.add("bench-secret-" + u);
+            }
+            p.put("dataverse.auth.client-id", String.join(",", clientIds));
+            p.put("dataverse.auth.client-secret", String.join(",", secrets));
+        }
+        p.put("sync.policy.base-delay-ms", "500");
+        p.put("sync.policy.max-retries", "20");
+        // the same policy in both modes; a 10 s cap keeps throttled per-message retries from waiting minutes
+        p.put("sync.policy.max-delay-ms", "10000");
+        p.put("sync.policy.ack-writeback-consumer.max-retries", "20");
+        return p;
+    }
+
     /**
      * What the three service protection limits allow, in changes per second, at the requests and execution time a
      * change cost in this run: per user min(requests/s ÷ requests per change, execution ms/s ÷ execution ms per
@@ -345,8 +354,23 @@ public final class SyncBenchmark {
         return out;
     }
 
+    /** The rows of a run, before the burst: every one starts at telephone1 = "initial". */
+    static List<String> seedRows(DataverseEmulator dataverse, int rows) {
+        List<String> ids = new ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) {
+            ObjectNode row = JSON.createObjectNode();
+            row.put("name", "Bench account " + r);
+            row.put("accountnumber", String.format("B-%06d", r));
+            row.put("telephone1", "initial");
+            row.put("address1_city", "Redmond");
+            row.put("statecode", 0);
+            ids.add(dataverse.upsertRow("accounts", null, row));
+        }
+        return ids;
+    }
+
     /** Each change is made in the emulator first, then announced, as the Dataverse plugin step would. */
-    private static void sendChanges(String brokerUrl, DataverseEmulator dataverse, List<String> ids, int changes) throws Exception {
+    static void sendChanges(String brokerUrl, DataverseEmulator dataverse, List<String> ids, int changes) throws Exception {
         int senders = 16; // blocking persistent sends: more senders share each journal sync
         ExecutorService pool = Executors.newFixedThreadPool(senders);
         List<Future<?>> sent = new ArrayList<>();
@@ -410,11 +434,11 @@ public final class SyncBenchmark {
         return true;
     }
 
-    private static long processCpuNanos() {
+    static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
-    private static void resetPeakHeap() {
+    static void resetPeakHeap() {
         System.gc();
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP) {
@@ -423,7 +447,7 @@ public final class SyncBenchmark {
         }
     }
 
-    private static long peakHeapBytes() {
+    static long peakHeapBytes() {
         long peak = 0;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP) {
@@ -444,17 +468,17 @@ public final class SyncBenchmark {
         return options;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
 
-    private static double round(double v) {
+    static double round(double v) {
         return Math.round(v * 10) / 10.0;
     }
 
-    private static double round4(double v) {
+    static double round4(double v) {
         return Math.round(v * 10000) / 10000.0;
     }
 }
