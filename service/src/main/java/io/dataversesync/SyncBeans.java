@@ -17,6 +17,7 @@ import io.dataversesync.sync.EntityCatalog;
 import io.dataversesync.sync.SyncDedupe;
 import io.dataversesync.sync.SyncMessages;
 import io.dataversesync.sync.SyncMetrics;
+import io.dataversesync.target.Sagas;
 import io.dataversesync.target.TargetAuth;
 import io.dataversesync.target.TargetBreakers;
 import io.dataversesync.target.TargetCatalog;
@@ -84,9 +85,17 @@ public class SyncBeans implements CamelContextAware {
         return TargetCatalog.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), entityCatalog);
     }
 
+    /** sync.sagas and, per saga, sync.saga.NAME.steps: ordered chains of declared targets. */
     @BindToRegistry
-    public SyncMessages syncMessages(ObjectMapper syncJson, EntityCatalog entityCatalog, TargetCatalog targetCatalog, Clock clock) {
-        return new SyncMessages(syncJson, entityCatalog, targetCatalog, clock);
+    public Sagas sagas(TargetCatalog targetCatalog) {
+        return Sagas.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null),
+                targetCatalog.all().stream().map(t -> t.name()).toList());
+    }
+
+    @BindToRegistry
+    public SyncMessages syncMessages(ObjectMapper syncJson, EntityCatalog entityCatalog, TargetCatalog targetCatalog, Sagas sagas, Clock clock,
+            @PropertyInject("sync.snapshot.max-age-ms") long snapshotMaxAgeMs) {
+        return new SyncMessages(syncJson, entityCatalog, targetCatalog, sagas, clock, snapshotMaxAgeMs);
     }
 
     /** One circuit breaker and bulkhead per target (the admit / succeeded steps of routes/target-template.camel.yaml). */

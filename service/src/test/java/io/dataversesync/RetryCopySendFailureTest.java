@@ -18,7 +18,7 @@ class RetryCopySendFailureTest extends SyncTestSupport {
     @Test
     void whenTheRetryCopyCannotBeSentTheOriginalIsDeliveredAgain() throws Exception {
         AtomicInteger failedSends = new AtomicInteger();
-        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
+        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy-to-target").before().process(exchange -> {
             if (failedSends.getAndIncrement() == 0) {
                 throw new jakarta.jms.JMSException("broker refused the retry copy (simulated)");
             }
@@ -31,20 +31,21 @@ class RetryCopySendFailureTest extends SyncTestSupport {
         assertThat(failedSends.get()).isEqualTo(1);
         // attempt 1 failed at the target, its copy could not be sent -> rollback -> redelivery of the original
         assertThat(targetCalls("PUT", id)).extracting(RecordedRequest::status).containsExactly(503, 201);
-        assertThat(receiveDeadLetter(OUTBOUND, Duration.ofMillis(300))).isNull();
+        assertThat(receiveDeadLetter(CUSTOMERS_QUEUE, Duration.ofMillis(300))).isNull();
     }
 
     @Test
     void whenThePolicyItselfKeepsFailingTheBrokerDeadLettersTheMessageAfterMaxDeliveryAttempts() throws Exception {
-        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy").before().process(exchange -> {
+        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy-to-target").before().process(exchange -> {
             throw new jakarta.jms.JMSException("broker refuses every retry copy (simulated)");
         }));
         String id = createAccount("Poison");
         target().faults().failNext("PUT", 1000, 503);
         notifyChange("account", id);
 
-        // 10 deliveries (sync.local.broker.max-delivery-attempts), 100 ms apart, then the broker's own dead-letter move
-        org.apache.camel.Exchange deadLetter = receiveDeadLetter(OUTBOUND, Duration.ofSeconds(20));
+        // 10 deliveries (sync.local.broker.max-delivery-attempts), 100 ms apart, then the broker's own dead-letter move:
+        // for the queues on the changes topic that is the topic's safety-net queue (EmbeddedBroker)
+        org.apache.camel.Exchange deadLetter = receiveDeadLetter("dataverse-changes", Duration.ofSeconds(20));
         assertThat(deadLetter).as("moved to the dead-letter queue by the broker, not lost").isNotNull();
         assertThat(deadLetter.getMessage().getBody(String.class)).contains(id);
         assertThat(targetCalls("PUT", id)).hasSize(10);

@@ -26,7 +26,11 @@ class RetryPolicyTest extends SyncTestSupport {
     /** Observes every retry copy right after it was handed to the broker (advice by route and step id). */
     @BeforeEach
     void tapRetryCopies() throws Exception {
-        AdviceWith.adviceWith(context, "transport-send-retry", route -> route.weaveById("send-retry-copy").after().to("mock:retry-copies"));
+        // a target's retry copies go back through the topic (send-retry-copy-to-target), the others to their queue
+        AdviceWith.adviceWith(context, "transport-send-retry", route -> {
+            route.weaveById("send-retry-copy").after().to("mock:retry-copies");
+            route.weaveById("send-retry-copy-to-target").after().to("mock:retry-copies");
+        });
         retryCopies = context.getEndpoint("mock:retry-copies", MockEndpoint.class);
     }
 
@@ -55,7 +59,7 @@ class RetryPolicyTest extends SyncTestSupport {
             assertThat(copy.getMessage().getBody(String.class)).contains("\"sourceRowId\":\"" + id + "\"");
             assertThat(copy.getProperty(SyncProperties.FAILURE_REASON)).isEqualTo("TargetHttp503");
         }
-        assertThat(receiveDeadLetter(OUTBOUND, Duration.ofMillis(200))).isNull();
+        assertThat(receiveDeadLetter(CUSTOMERS_QUEUE, Duration.ofMillis(200))).isNull();
     }
 
     @Test
@@ -88,7 +92,8 @@ class RetryPolicyTest extends SyncTestSupport {
         target().faults().failNext("PUT", 1, 400);
         String correlationId = notifyChange("account", id);
 
-        Exchange deadLetter = receiveDeadLetter(OUTBOUND, Duration.ofSeconds(10));
+        // the target's own dead-letter queue
+        Exchange deadLetter = receiveDeadLetter(CUSTOMERS_QUEUE, Duration.ofSeconds(10));
         assertThat(deadLetter).isNotNull();
         assertThat(deadLetter.getMessage().getHeader(ArtemisTransport.DEAD_LETTER_REASON)).isEqualTo("TargetHttp400");
         assertThat(deadLetter.getMessage().getHeader(ArtemisTransport.DEAD_LETTER_DESCRIPTION, String.class))
@@ -99,7 +104,7 @@ class RetryPolicyTest extends SyncTestSupport {
         assertThat(retryCopies.getReceivedExchanges()).isEmpty();
 
         await().atMost(Duration.ofSeconds(5)).until(() -> "Failed".equals(row(id).path("new_syncstatus").asText()));
-        assertThat(row(id).path("new_syncerror").asText()).startsWith("TargetHttp400");
+        assertThat(row(id).path("new_syncerror").asText()).startsWith("customers: TargetHttp400");
     }
 
     @Test
@@ -108,7 +113,7 @@ class RetryPolicyTest extends SyncTestSupport {
         target().faults().failNext("PUT", 100, 503);
         notifyChange("account", id);
 
-        Exchange deadLetter = receiveDeadLetter(OUTBOUND, Duration.ofSeconds(15));
+        Exchange deadLetter = receiveDeadLetter(CUSTOMERS_QUEUE, Duration.ofSeconds(15));
         assertThat(deadLetter).isNotNull();
         assertThat(deadLetter.getMessage().getHeader(ArtemisTransport.DEAD_LETTER_REASON)).isEqualTo("RetriesExhausted");
         assertThat(deadLetter.getMessage().getHeader(ArtemisTransport.DEAD_LETTER_DESCRIPTION, String.class))

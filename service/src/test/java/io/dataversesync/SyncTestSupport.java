@@ -53,6 +53,8 @@ import org.junit.jupiter.api.BeforeEach;
 public abstract class SyncTestSupport {
     protected static final String OUTBOUND = "dataverse-outbound";
     protected static final String ACK = "dataverse-ack";
+    /** The customers target's queue on the changes topic: its copies, retries and dead letters. */
+    protected static final String CUSTOMERS_QUEUE = "dataverse-changes.customers";
     protected static final ObjectMapper JSON = new ObjectMapper();
 
     static {

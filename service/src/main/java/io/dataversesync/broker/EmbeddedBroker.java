@@ -11,6 +11,7 @@ import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
+import io.dataversesync.target.Sagas;
 import org.apache.camel.support.service.ServiceSupport;
 
 /**
@@ -29,18 +30,15 @@ public class EmbeddedBroker extends ServiceSupport {
     private EmbeddedActiveMQ server;
 
     /**
-     * The topic changes are published on: a multicast address with one durable queue per subscriber
-     * ({@code <address>.<subscriber>}). Each queue takes what is published for everyone (no syncSubscriber
-     * property) and what is meant for it alone (a retry copy, a replay: syncSubscriber = its name), the same rule as
-     * the Service Bus subscriptions' (docs/decisions.md, "Fan-out through a topic").
+     * The topic changes are published on: a multicast address with one durable queue per subscription
+     * ({@code <address>.<name>}). A target's queue takes what is published for everyone (no syncSubscriber
+     * property) and what is meant for it alone (a retry copy, a replay: syncSubscriber = its name); a later saga
+     * step's and a compensation's queue only the latter. The same rules as the Service Bus subscriptions'
+     * (docs/decisions.md, "Fan-out through a topic").
      */
-    public record Topic(String address, List<String> subscribers) {
+    public record Topic(String address, List<Sagas.Subscription> subscriptions) {
         public static String queue(String address, String subscriber) {
             return address + "." + subscriber;
-        }
-
-        public static String filter(String subscriber) {
-            return "syncSubscriber IS NULL OR syncSubscriber = '" + subscriber + "'";
         }
     }
 
@@ -80,10 +78,10 @@ public class EmbeddedBroker extends ServiceSupport {
             // subscriber's QUEUE.DLQ itself)
             config.addAddressSetting(topic.address(), safetyNet(deadLetterQueue(topic.address())));
             config.addQueueConfiguration(QueueConfiguration.of(deadLetterQueue(topic.address())).setRoutingType(RoutingType.ANYCAST));
-            for (String subscriber : topic.subscribers()) {
-                String queue = Topic.queue(topic.address(), subscriber);
+            for (Sagas.Subscription subscription : topic.subscriptions()) {
+                String queue = Topic.queue(topic.address(), subscription.name());
                 config.addQueueConfiguration(QueueConfiguration.of(queue).setAddress(topic.address())
-                        .setRoutingType(RoutingType.MULTICAST).setDurable(true).setFilterString(Topic.filter(subscriber)));
+                        .setRoutingType(RoutingType.MULTICAST).setDurable(true).setFilterString(subscription.filter()));
                 config.addQueueConfiguration(QueueConfiguration.of(deadLetterQueue(queue)).setRoutingType(RoutingType.ANYCAST));
             }
         }

@@ -34,6 +34,13 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
     @PropertyInject("sync.local.broker.redelivery-delay-ms")
     private long redeliveryDelayMs;
 
+    /** Each target's queue and each saga step's compensation queue (sync.targets, sync.sagas). */
+    private java.util.List<io.dataversesync.target.Sagas.Subscription> subscriptions(CamelContext context) {
+        java.util.List<String> names = io.dataversesync.target.TargetNames.parse(targets);
+        return io.dataversesync.target.Sagas.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), names)
+                .subscriptions(names);
+    }
+
     @Override
     public void configure(CamelContext context) throws Exception {
         if (!local) {
@@ -41,7 +48,7 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
         }
         EmbeddedBroker broker = new EmbeddedBroker(java.nio.file.Path.of(dataDir.trim()), url.trim(),
                 java.util.List.of(outboundQueue.trim(), ackQueue.trim()),
-                new EmbeddedBroker.Topic(changesTopic.trim(), io.dataversesync.target.TargetNames.parse(targets)),
+                new EmbeddedBroker.Topic(changesTopic.trim(), subscriptions(context)),
                 maxDeliveryAttempts, redeliveryDelayMs);
         broker.start();
         context.addService(broker, true, true);

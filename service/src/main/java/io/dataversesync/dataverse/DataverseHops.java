@@ -33,6 +33,10 @@ import org.apache.camel.Exchange;
 public class DataverseHops {
     public static final String STATUS_SYNCED = "Synced";
     public static final String STATUS_FAILED = "Failed";
+    /** A saga step undone by its compensation; the row's overall status once a saga's compensation finished. */
+    public static final String STATUS_COMPENSATED = "Compensated";
+    /** A saga step whose compensation failed for good (its dead letter carries the saga id). */
+    public static final String STATUS_COMPENSATION_FAILED = "CompensationFailed";
     /** Overall status while some of a row's targets have this change and others not yet. */
     public static final String STATUS_SYNCING = "Syncing";
 
@@ -138,6 +142,31 @@ public class DataverseHops {
         write(entity, exchange, update);
     }
 
+    /**
+     * Hop 6 of a compensation: the step's row id and hash are cleared (what it held is undone, so the next change is
+     * sent again) and its status is Compensated; after the last compensation (the saga's first step) the row's
+     * overall status is Compensated, and its error says which step failed and why.
+     */
+    public void writeBackCompensated(Exchange exchange) throws Exception {
+        EntitySettings entity = entity(exchange);
+        TargetSettings target = targets.get(exchange.getProperty(SyncProperties.WRITE_BACK_TARGET, String.class));
+        ObjectNode update = json.createObjectNode();
+        update.putNull(target.writeBack().targetIdColumn());
+        update.putNull(target.writeBack().hashColumn());
+        if (target.writeBack().statusColumn() != null) {
+            update.put(target.writeBack().statusColumn(), STATUS_COMPENSATED);
+        }
+        if (exchange.getProperty(SyncProperties.PREVIOUS_STEP) == null) {
+            String text = "saga " + exchange.getProperty(SyncProperties.SAGA, String.class) + " " + exchange.getProperty(SyncProperties.SAGA_ID, String.class)
+                    + ": step " + exchange.getProperty(SyncProperties.SAGA_FAILED_STEP, String.class) + " failed ("
+                    + exchange.getProperty(SyncProperties.SAGA_FAILURE, String.class) + "); the steps before it were compensated";
+            update.put(columns.status(), STATUS_COMPENSATED);
+            update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
+            update.put(columns.syncedAt(), clock.instant().toString());
+        }
+        write(entity, exchange, update);
+    }
+
     /** The row's overall status once {@code target} has {@code status}: every other subscriber's as the row says. */
     static String overallStatus(List<TargetSettings> subscribers, TargetSettings target, String status, ObjectNode row) {
         boolean allSynced = true;
@@ -205,9 +234,13 @@ public class DataverseHops {
         Optional<TargetSettings> target = targets.find(targetName);
         String text = (target.isPresent() ? target.get().name() + ": " : "") + reason + ": "
                 + exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, "", String.class);
+        boolean compensating = exchange.getProperty(SyncProperties.COMPENSATING, false, Boolean.class);
+        if (compensating) {
+            text = "compensation of " + text + " (saga " + exchange.getProperty(SyncProperties.SAGA_ID, String.class) + ")";
+        }
         ObjectNode update = json.createObjectNode();
         if (target.isPresent() && target.get().writeBack().statusColumn() != null) {
-            update.put(target.get().writeBack().statusColumn(), STATUS_FAILED);
+            update.put(target.get().writeBack().statusColumn(), compensating ? STATUS_COMPENSATION_FAILED : STATUS_FAILED);
         }
         update.put(columns.status(), STATUS_FAILED);
         update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);

@@ -33,8 +33,31 @@ public final class SyncProperties {
     public static final String TARGET = "syncTarget";
     /** The target an acknowledgement reports on (the write-back fills its columns). */
     public static final String WRITE_BACK_TARGET = "syncWriteBackTarget";
+    /**
+     * The subscription a message on the changes topic was consumed from: the target's name, or
+     * <step>-compensation. A retry copy goes back to the topic addressed to it (syncSubscriber).
+     */
+    public static final String SUBSCRIPTION = "syncSubscription";
+    /** The subscription a message is forwarded to (the next saga step, or a compensation). */
+    public static final String NEXT_SUBSCRIPTION = "syncNextSubscription";
+    /** The saga this step belongs to (null outside a saga). */
+    public static final String SAGA = "syncSaga";
+    public static final String SAGA_ID = "syncSagaId";
     /** A saga's results so far: step name -> the row id its target answered. */
     public static final String SAGA_RESULTS = "syncSagaResults";
+    /** The step whose definitive error started the compensation, and why. */
+    public static final String SAGA_FAILED_STEP = "syncSagaFailedStep";
+    public static final String SAGA_FAILURE = "syncSagaFailure";
+    /** true on a compensation's consumer. */
+    public static final String COMPENSATING = "syncCompensating";
+    /** The step to compensate after this one (null = this is the first step: the saga ends Compensated). */
+    public static final String PREVIOUS_STEP = "syncPreviousStep";
+    /** The next step of a saga after this one succeeded (null = the last step). */
+    public static final String NEXT_STEP = "syncNextStep";
+    /** On an acknowledgement: synced (default) or compensated. */
+    public static final String OUTCOME = "syncOutcome";
+    /** The row as read (JSON), kept for forwarding it to the next saga step. */
+    public static final String ROW_JSON = "syncRowJson";
     /** false when the target does not subscribe to the change's entity (the copy is skipped). */
     public static final String SUBSCRIBED = "syncSubscribed";
     /** The target's delete mode (delete, soft-delete, ignore), from its declaration. */

@@ -98,6 +98,8 @@ public class SyncPolicy {
         String d = "hop=" + SyncProperties.hopName(exchange.getProperty(SyncProperties.HOP, String.class))
                 + "; retryCount=" + retryCount
                 + "; correlationId=" + exchange.getProperty(SyncProperties.CORRELATION_ID, String.class)
+                + (exchange.getProperty(SyncProperties.SAGA_ID) == null ? ""
+                        : "; saga=" + exchange.getProperty(SyncProperties.SAGA, String.class) + " " + exchange.getProperty(SyncProperties.SAGA_ID, String.class))
                 + "; failure=" + verdict.reason() + " (" + verdict.kind().name().toLowerCase() + ")"
                 + "; " + verdict.detail();
         return d.length() > MAX_DESCRIPTION ? d.substring(0, MAX_DESCRIPTION) : d;

@@ -6,7 +6,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.policy.InvalidMessageException;
 import io.dataversesync.policy.MappingException;
 import io.dataversesync.policy.RowDeletedException;
+import io.dataversesync.target.Sagas;
 import io.dataversesync.target.TargetCatalog;
 import io.dataversesync.target.TargetNames;
 import io.dataversesync.target.TargetSettings;
@@ -31,13 +35,25 @@ public class SyncMessages {
     private final ObjectMapper json;
     private final EntityCatalog entities;
     private final TargetCatalog targets;
+    private final Sagas sagas;
     private final Clock clock;
+    private final long snapshotMaxAgeMs;
 
-    public SyncMessages(ObjectMapper json, EntityCatalog entities, TargetCatalog targets, Clock clock) {
+    public SyncMessages(ObjectMapper json, EntityCatalog entities, TargetCatalog targets, Sagas sagas, Clock clock) {
+        this(json, entities, targets, sagas, clock, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param snapshotMaxAgeMs a row carried by a change older than this is read again (a replayed dead letter, a
+     *                         long backlog): an old snapshot could otherwise reach a target after a newer one
+     */
+    public SyncMessages(ObjectMapper json, EntityCatalog entities, TargetCatalog targets, Sagas sagas, Clock clock, long snapshotMaxAgeMs) {
         this.json = json;
         this.entities = entities;
         this.targets = targets;
+        this.sagas = sagas;
         this.clock = clock;
+        this.snapshotMaxAgeMs = snapshotMaxAgeMs;
     }
 
     /** Hop 1: validate the notification and put entity, row id and operation on the exchange. */
@@ -109,6 +125,17 @@ public class SyncMessages {
             if (readAt == null || !readAt.canConvertToLong()) {
                 throw new InvalidMessageException("change needs readAt as epoch milliseconds");
             }
+            if (clock.millis() - readAt.asLong() > snapshotMaxAgeMs) {
+                // too old to trust: no snapshot, the row is read again (sync-prepare-delivery)
+                exchange.setProperty(SyncProperties.READ_AT, null);
+                exchange.getMessage().setBody(null);
+                exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(entity.logicalName()));
+                Optional<Sagas.Saga> saga = sagas.of(target);
+                if (saga.isPresent()) {
+                    readSaga(exchange, body.get("saga"), saga.get(), target);
+                }
+                return;
+            }
             exchange.setProperty(SyncProperties.READ_AT, readAt.asLong());
             JsonNode row = body.get("row");
             if (row != null && row.isObject()) {
@@ -122,6 +149,132 @@ public class SyncMessages {
             }
         }
         exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(exchange.getProperty(SyncProperties.ENTITY, String.class)));
+        Optional<Sagas.Saga> saga = sagas.of(target);
+        if (saga.isPresent()) {
+            readSaga(exchange, body.get("saga"), saga.get(), target);
+        }
+    }
+
+    /**
+     * A saga step's state, as the step before it forwarded it (the first step starts the saga: a new saga id, no
+     * results yet). The results are row ids earlier targets answered: they may go into this step's path and mapping,
+     * so they are checked like any input.
+     */
+    private void readSaga(Exchange exchange, JsonNode block, Sagas.Saga saga, String step) {
+        Map<String, String> results = new LinkedHashMap<>();
+        String id = null;
+        if (block != null && !block.isNull()) {
+            if (!block.isObject() || !saga.name().equals(text(block, "name"))) {
+                throw new InvalidMessageException("the saga state names another saga than " + saga.name() + ", the saga of step " + step);
+            }
+            id = requireGuid(text(block, "id"), "saga id");
+            JsonNode r = block.get("results");
+            if (r != null && r.isObject()) {
+                r.fields().forEachRemaining(f -> {
+                    int index = saga.indexOf(f.getKey());
+                    boolean compensating = exchange.getProperty(SyncProperties.COMPENSATING, false, Boolean.class);
+                    // forward: only the steps before this one have answered; a compensation carries every result
+                    if (index < 0 || (!compensating && index >= saga.indexOf(step))) {
+                        throw new InvalidMessageException("saga result for '" + abbreviate(f.getKey()) + "', which is not a step "
+                                + (compensating ? "of saga " + saga.name() : "before " + step));
+                    }
+                    results.put(f.getKey(), requireRowId(f.getValue().isValueNode() ? f.getValue().asText() : null, "saga result " + f.getKey()));
+                });
+            }
+            exchange.setProperty(SyncProperties.SAGA_FAILED_STEP, text(block, "failedStep"));
+            String failure = text(block, "failure");
+            exchange.setProperty(SyncProperties.SAGA_FAILURE, failure == null ? null : abbreviate(failure, 1000));
+        }
+        if (id == null) {
+            if (saga.indexOf(step) > 0 || exchange.getProperty(SyncProperties.COMPENSATING, false, Boolean.class)) {
+                throw new InvalidMessageException("step " + step + " of saga " + saga.name() + " needs the saga state the step before it forwards");
+            }
+            id = java.util.UUID.randomUUID().toString();
+        }
+        exchange.setProperty(SyncProperties.SAGA, saga.name());
+        exchange.setProperty(SyncProperties.SAGA_ID, id);
+        exchange.setProperty(SyncProperties.SAGA_RESULTS, results);
+        exchange.setProperty(SyncProperties.NEXT_STEP, saga.next(step).orElse(null));
+        exchange.setProperty(SyncProperties.PREVIOUS_STEP, saga.previous(step).orElse(null));
+    }
+
+    /**
+     * A compensation: the saga state of a failed saga, for one of the steps that had succeeded. The row id its target
+     * answered then is what the compensation call addresses ({targetRowId}).
+     */
+    public void readCompensation(Exchange exchange) {
+        String step = exchange.getProperty(SyncProperties.TARGET, String.class);
+        Sagas.Saga saga = sagas.of(step).orElseThrow(() -> new IllegalStateException(step + " is no saga step"));
+        JsonNode body = parseObject(exchange.getProperty(SyncProperties.ORIGINAL_BODY, String.class), "compensation");
+        EntitySettings entity = requireEntity(text(body, "entity"));
+        exchange.setProperty(SyncProperties.ENTITY, entity.logicalName());
+        exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
+        exchange.setProperty(SyncProperties.OPERATION, "Compensate");
+        if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
+            exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+        }
+        readSaga(exchange, body.get("saga"), saga, step);
+        @SuppressWarnings("unchecked")
+        Map<String, String> results = exchange.getProperty(SyncProperties.SAGA_RESULTS, Map.class);
+        exchange.setProperty(SyncProperties.TARGET_ROW_ID, results.get(step));
+    }
+
+    /** The next saga step's message: the change and row as this step had them, and the results so far with its own. */
+    public String sagaForwardBody(Exchange exchange) throws JsonProcessingException {
+        @SuppressWarnings("unchecked")
+        Map<String, String> results = new LinkedHashMap<>(exchange.getProperty(SyncProperties.SAGA_RESULTS, Map.class));
+        String targetRowId = exchange.getProperty(SyncProperties.TARGET_ROW_ID, String.class);
+        if (targetRowId != null) {
+            results.put(exchange.getProperty(SyncProperties.TARGET, String.class), targetRowId);
+        }
+        exchange.setProperty(SyncProperties.SAGA_RESULTS, results);
+        exchange.setProperty(SyncProperties.NEXT_SUBSCRIPTION, exchange.getProperty(SyncProperties.NEXT_STEP));
+        ObjectNode change = sagaMessage(exchange, results);
+        String row = exchange.getProperty(SyncProperties.ROW_JSON, String.class);
+        change.put("readAt", exchange.getProperty(SyncProperties.READ_AT, Long.class));
+        if (row == null) {
+            change.putNull("row");
+        } else {
+            change.set("row", json.readTree(row));
+        }
+        return change.toString();
+    }
+
+    /**
+     * The compensation of the step before this one: after this step failed for good, or after this step's own
+     * compensation succeeded. The failure (which step, why) travels on to the end.
+     */
+    public String compensationBody(Exchange exchange) {
+        @SuppressWarnings("unchecked")
+        Map<String, String> results = exchange.getProperty(SyncProperties.SAGA_RESULTS, Map.class);
+        if (exchange.getProperty(SyncProperties.SAGA_FAILED_STEP) == null) {
+            exchange.setProperty(SyncProperties.SAGA_FAILED_STEP, exchange.getProperty(SyncProperties.TARGET));
+            exchange.setProperty(SyncProperties.SAGA_FAILURE, abbreviate(exchange.getProperty(SyncProperties.FAILURE_REASON, String.class) + ": "
+                    + exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, "", String.class), 1000));
+        }
+        exchange.setProperty(SyncProperties.NEXT_SUBSCRIPTION, exchange.getProperty(SyncProperties.PREVIOUS_STEP) + Sagas.COMPENSATION_SUFFIX);
+        return sagaMessage(exchange, results).toString();
+    }
+
+    private ObjectNode sagaMessage(Exchange exchange, Map<String, String> results) {
+        ObjectNode message = json.createObjectNode();
+        message.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
+        message.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
+        message.put("operation", "Compensate".equals(exchange.getProperty(SyncProperties.OPERATION)) ? "Update"
+                : exchange.getProperty(SyncProperties.OPERATION, String.class));
+        message.put("correlationId", exchange.getProperty(SyncProperties.CORRELATION_ID, String.class));
+        message.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
+        ObjectNode saga = message.putObject("saga");
+        saga.put("name", exchange.getProperty(SyncProperties.SAGA, String.class));
+        saga.put("id", exchange.getProperty(SyncProperties.SAGA_ID, String.class));
+        ObjectNode r = saga.putObject("results");
+        results.forEach(r::put);
+        String failedStep = exchange.getProperty(SyncProperties.SAGA_FAILED_STEP, String.class);
+        if (failedStep != null) {
+            saga.put("failedStep", failedStep);
+            saga.put("failure", exchange.getProperty(SyncProperties.SAGA_FAILURE, String.class));
+        }
+        return message;
     }
 
     /** Before mapping: the hash of what this target holds, as the row's write-back column says (echo suppression). */
@@ -129,10 +282,25 @@ public class SyncMessages {
         TargetSettings target = targets.get(exchange.getProperty(SyncProperties.TARGET, String.class));
         String row = exchange.getMessage().getBody(String.class);
         String hash = null;
+        String knownTargetRowId = null;
         if (row != null && !row.isBlank() && !exchange.getProperty(SyncProperties.ROW_DELETED, false, Boolean.class)) {
-            hash = json.readTree(row).path(target.writeBack().hashColumn()).asText(null);
+            JsonNode node = json.readTree(row);
+            hash = node.path(target.writeBack().hashColumn()).asText(null);
+            knownTargetRowId = node.path(target.writeBack().targetIdColumn()).asText(null);
         }
+        // what the target answered last time: a saga step with nothing to send still passes it to the next step
+        exchange.setProperty(SyncProperties.TARGET_ROW_ID, knownTargetRowId);
         exchange.setProperty(SyncProperties.ROW_SYNCED_HASH, hash);
+        exchange.setProperty(SyncProperties.ROW_JSON, row);
+        @SuppressWarnings("unchecked")
+        Map<String, String> results = exchange.getProperty(SyncProperties.SAGA_RESULTS, Map.class);
+        if (row != null && !row.isBlank() && results != null && !results.isEmpty()) {
+            // a saga step maps the row together with what the steps before it answered: _saga.<step> = their row id
+            ObjectNode withSaga = (ObjectNode) json.readTree(row);
+            ObjectNode saga = withSaga.putObject("_saga");
+            results.forEach(saga::put);
+            exchange.getMessage().setBody(withSaga.toString());
+        }
     }
 
     /** The input of a soft-delete mapping (ENTITY.deleted.jsonata): the row is gone, its key and entity remain. */
@@ -187,6 +355,15 @@ public class SyncMessages {
         ack.put("payloadHash", exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class));
         ack.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
         ack.put("syncedAt", clock.instant().toString());
+        if ("compensated".equals(exchange.getProperty(SyncProperties.OUTCOME))) {
+            ack.put("operation", "Update");
+            ack.put("outcome", "compensated");
+            ack.put("final", exchange.getProperty(SyncProperties.PREVIOUS_STEP) == null);
+            ack.put("saga", exchange.getProperty(SyncProperties.SAGA, String.class));
+            ack.put("sagaId", exchange.getProperty(SyncProperties.SAGA_ID, String.class));
+            ack.put("failedStep", exchange.getProperty(SyncProperties.SAGA_FAILED_STEP, String.class));
+            ack.put("failure", exchange.getProperty(SyncProperties.SAGA_FAILURE, String.class));
+        }
         return ack.toString();
     }
 
@@ -204,9 +381,24 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.WRITE_BACK_TARGET, target);
         String operation = normalizeOperation(text(body, "operation"));
         exchange.setProperty(SyncProperties.OPERATION, operation);
+        String outcome = text(body, "outcome");
+        if (outcome != null && !outcome.equals("synced") && !outcome.equals("compensated")) {
+            throw new InvalidMessageException("acknowledgement outcome must be synced or compensated, was '" + abbreviate(outcome) + "'");
+        }
+        boolean compensated = "compensated".equals(outcome);
+        exchange.setProperty(SyncProperties.OUTCOME, compensated ? "compensated" : "synced");
         String targetRowId = text(body, "targetRowId");
-        if (!"Delete".equals(operation) && (targetRowId == null || targetRowId.isBlank() || targetRowId.length() > 100)) {
+        if (!"Delete".equals(operation) && !compensated && (targetRowId == null || targetRowId.isBlank() || targetRowId.length() > 100)) {
             throw new InvalidMessageException("acknowledgement needs a targetRowId of 1..100 characters");
+        }
+        if (compensated) {
+            exchange.setProperty(SyncProperties.SAGA, abbreviate(text(body, "saga"), 40));
+            exchange.setProperty(SyncProperties.SAGA_ID, requireGuid(text(body, "sagaId"), "sagaId"));
+            String failedStep = text(body, "failedStep");
+            exchange.setProperty(SyncProperties.SAGA_FAILED_STEP, TargetNames.isValid(failedStep) ? failedStep : null);
+            String failure = text(body, "failure");
+            exchange.setProperty(SyncProperties.SAGA_FAILURE, failure == null ? null : abbreviate(failure, 1000));
+            exchange.setProperty(SyncProperties.PREVIOUS_STEP, body.path("final").asBoolean(false) ? null : "?");
         }
         exchange.setProperty(SyncProperties.TARGET_ROW_ID, targetRowId);
         exchange.setProperty(SyncProperties.PAYLOAD_HASH, text(body, "payloadHash"));
@@ -273,7 +465,19 @@ public class SyncMessages {
         if (s == null) {
             return "null";
         }
-        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+        return abbreviate(s, 80);
+    }
+
+    private static String abbreviate(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max) + "...";
+    }
+
+    /** A row id a target answered: 1..100 characters (it may go into a path, URL-encoded, and into a Dataverse column). */
+    private static String requireRowId(String value, String field) {
+        if (value == null || value.isBlank() || value.length() > 100) {
+            throw new InvalidMessageException(field + " must be 1..100 characters");
+        }
+        return value;
     }
 
     static String sha256(String s) {

@@ -41,10 +41,10 @@ public class ArtemisTransport implements Transport {
         Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY));
         m.setHeader(RETRY_COUNT, exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class));
         m.setHeader(SCHEDULED_DELIVERY, exchange.getProperty(SyncProperties.RETRY_AT, Long.class));
-        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
-        if (target != null) {
-            // goes back through the topic: only this target's queue takes it (EmbeddedBroker.Topic#filter)
-            m.setHeader(SUBSCRIBER_PROPERTY, target);
+        String subscription = exchange.getProperty(SyncProperties.SUBSCRIPTION, String.class);
+        if (subscription != null) {
+            // goes back through the topic: only this subscription's queue takes it (Sagas.Subscription#filter)
+            m.setHeader(SUBSCRIBER_PROPERTY, subscription);
             m.setHeader(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
         }        // JMS gives every sent message a new JMSMessageID; the copy is a new message with the same correlation id
     }
@@ -57,6 +57,13 @@ public class ArtemisTransport implements Transport {
     @Override
     public void prepareChange(Exchange exchange) {
         fresh(exchange, exchange.getMessage().getBody()).setHeader(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
+    }
+
+    @Override
+    public void prepareDirected(Exchange exchange) {
+        Message m = fresh(exchange, exchange.getMessage().getBody());
+        m.setHeader(SUBSCRIBER_PROPERTY, exchange.getProperty(SyncProperties.NEXT_SUBSCRIPTION, String.class));
+        m.setHeader(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
     }
 
     @Override

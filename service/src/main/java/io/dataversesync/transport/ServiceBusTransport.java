@@ -151,12 +151,20 @@ public class ServiceBusTransport implements Transport {
         applicationProperties(m).put(RETRY_COUNT, next);
         long at = exchange.getProperty(SyncProperties.RETRY_AT, Long.class);
         m.setHeader(SCHEDULED_ENQUEUE_TIME, OffsetDateTime.ofInstant(Instant.ofEpochMilli(at), ZoneOffset.UTC));
-        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
-        if (target != null) {
-            // goes back through the topic: only this target's subscription rule takes it
-            applicationProperties(m).put(SUBSCRIBER_PROPERTY, target);
+        String subscription = exchange.getProperty(SyncProperties.SUBSCRIPTION, String.class);
+        if (subscription != null) {
+            // goes back through the topic: only this subscription's rule takes it
+            applicationProperties(m).put(SUBSCRIBER_PROPERTY, subscription);
             applicationProperties(m).put(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
         }
+    }
+
+    @Override
+    public void prepareDirected(Exchange exchange) {
+        String to = exchange.getProperty(SyncProperties.NEXT_SUBSCRIPTION, String.class);
+        Message m = fresh(exchange, exchange.getMessage().getBody(), "to-" + to);
+        applicationProperties(m).put(SUBSCRIBER_PROPERTY, to);
+        applicationProperties(m).put(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
     }
 
     @Override
@@ -244,9 +252,10 @@ public class ServiceBusTransport implements Transport {
         String traceparent = m.getHeader(TRACEPARENT, String.class);
         m.removeHeaders("*");
         m.setBody(body);
-        // all targets receive the same change message: what one target derives from it must differ from another's
-        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
-        String derivedFor = target == null ? purpose : purpose + "@" + target;
+        // all targets receive the same change message: what one target (or a saga step's compensation) derives from
+        // it must differ from another's
+        String subscription = exchange.getProperty(SyncProperties.SUBSCRIPTION, String.class);
+        String derivedFor = subscription == null ? purpose : purpose + "@" + subscription;
         m.setHeader(MESSAGE_ID, newMessageId(exchange.getProperty(RECEIVED_MESSAGE_ID, String.class), derivedFor));
         m.setHeader(CORRELATION_ID, Envelope.ensureCorrelationId(exchange));
         String session = Envelope.orderingKey(exchange);

@@ -32,6 +32,14 @@ public interface Transport {
      */
     void prepareChange(Exchange exchange);
 
+    /**
+     * A message on the changes topic for one subscription only (syncNextSubscription: the next saga step, or a
+     * compensation): like a follow-up, plus the entity and syncSubscriber its filter matches.
+     */
+    default void prepareDirected(Exchange exchange) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot address one subscription yet");
+    }
+
     /** Message property naming the entity of a change (subscription filters). */
     String ENTITY_PROPERTY = "syncEntity";
     /** Message property naming the one target a message on the topic is for (retry copies, replays). */

@@ -20,7 +20,7 @@ class SyncMessagesTest {
     private static final String ID = "a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
     private final EntityCatalog entities = new EntityCatalog(List.of(new EntitySettings("account", "accounts", "accountid",
             List.of("name"), EntitySettings.OnDeleted.DELETE)));
-    private final SyncMessages messages = new SyncMessages(new ObjectMapper(), entities, targets(entities), Clock.systemUTC());
+    private final SyncMessages messages = new SyncMessages(new ObjectMapper(), entities, targets(entities), new io.dataversesync.target.Sagas(List.of()), Clock.systemUTC());
 
     /** One target, customers, subscribed to account (the properties a target declares). */
     static io.dataversesync.target.TargetCatalog targets(EntityCatalog entities) {
@@ -99,6 +99,13 @@ class SyncMessagesTest {
     }
 
     @Test
+    void anAckForATargetNotDeclaredIsRefused() {
+        Exchange in = received("{\"target\":\"../../x\",\"entity\":\"account\",\"sourceRowId\":\"" + ID + "\",\"targetRowId\":\"T-1\"}");
+        assertThatThrownBy(() -> messages.readAck(in)).isInstanceOf(io.dataversesync.policy.InvalidMessageException.class)
+                .hasMessageContaining("no declared target");
+    }
+
+    @Test
     void ackRoundTrips() {
         Exchange out = received("{}");
         out.setProperty(SyncProperties.ENTITY, "account");
@@ -107,8 +114,11 @@ class SyncMessagesTest {
         out.setProperty(SyncProperties.OPERATION, "Update");
         out.setProperty(SyncProperties.CORRELATION_ID, "c-1");
         out.setProperty(SyncProperties.REQUESTED_AT, 1234L);
+        out.setProperty(SyncProperties.TARGET, "customers");
         Exchange in = received(messages.ackBody(out));
         messages.readAck(in);
+        assertThat(in.getProperty(SyncProperties.WRITE_BACK_TARGET)).isEqualTo("customers");
+        assertThat(in.getProperty(SyncProperties.OUTCOME)).isEqualTo("synced");
         assertThat(in.getProperty(SyncProperties.TARGET_ROW_ID)).isEqualTo("CUST-000042");
         assertThat(in.getProperty(SyncProperties.CORRELATION_ID)).isEqualTo("c-1");
         assertThat(in.getProperty(SyncProperties.REQUESTED_AT)).isEqualTo(1234L);

@@ -19,6 +19,7 @@ import io.dataversesync.emulator.TargetEmulator;
  * of their own on loopback, so each can fail or slow down alone.
  */
 public abstract class FanOutSupport extends SyncTestSupport {
+    // (SagaTest uses the helpers below with targets of its own)
     protected static final TargetEmulator MARKETING = new TargetEmulator(new TargetEmulator.Settings().port(freePort())
             .apiKey("marketing-key").apiKeyHeader("X-Api-Key"));
     protected static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(freePort()).apiKey("erp-key"));
@@ -26,7 +27,20 @@ public abstract class FanOutSupport extends SyncTestSupport {
     static {
         MARKETING.start();
         ERP.start();
-        Path extra = ProjectFiles.path("service/src/test/resources/fan-out");
+        addTargetFiles("fan-out");
+        System.setProperty("sync.targets", "customers,marketing,erp");
+        target("marketing", MARKETING, "api-key", "marketing-key", "new_marketingid", "new_marketinghash", "new_marketingstatus");
+        System.setProperty("sync.target.marketing.api-key-header", "X-Api-Key");
+        target("erp", ERP, "bearer", "erp-key", "new_erpid", "new_erphash", "new_erpstatus");
+    }
+
+    /**
+     * Loads the route files of src/test/resources/FOLDER/targets besides the repository's, and makes a mapping
+     * folder of the repository's mappings plus FOLDER/mappings. customers gets its own status column too: with
+     * several targets the row shows each target's status.
+     */
+    static void addTargetFiles(String folder) {
+        Path extra = ProjectFiles.path("service/src/test/resources/" + folder);
         Path mappings = Path.of("target/test-mappings/" + UUID.randomUUID()).toAbsolutePath();
         copyTree(ProjectFiles.path("routes/mappings"), mappings);
         copyTree(extra.resolve("mappings"), mappings);
@@ -34,15 +48,10 @@ public abstract class FanOutSupport extends SyncTestSupport {
         System.setProperty("camel.main.routes-include-pattern", "{{sync.routes.location}}/*.camel.yaml,{{sync.targets.location}}/*.camel.yaml,"
                 + "{{sync.routes.location}}/transport/{{sync.transport}}.camel.yaml,classpath:routes/local/*.camel.yaml,"
                 + "file:" + extra.resolve("targets") + "/*.camel.yaml");
-        System.setProperty("sync.targets", "customers,marketing,erp");
-        // customers gets its own status column too: with several targets the row shows each target's status
         System.setProperty("sync.target.customers.writeback.status-column", "new_customersstatus");
-        target("marketing", MARKETING, "api-key", "marketing-key", "new_marketingid", "new_marketinghash", "new_marketingstatus");
-        System.setProperty("sync.target.marketing.api-key-header", "X-Api-Key");
-        target("erp", ERP, "bearer", "erp-key", "new_erpid", "new_erphash", "new_erpstatus");
     }
 
-    private static void target(String name, TargetEmulator emulator, String auth, String secret, String idColumn, String hashColumn,
+    static void target(String name, TargetEmulator emulator, String auth, String secret, String idColumn, String hashColumn,
             String statusColumn) {
         String p = "sync.target." + name + ".";
         System.setProperty(p + "url", emulator.baseUrl());

@@ -273,6 +273,7 @@ class ServiceBusTransportTest {
     private Exchange targetCopy(String target, long retryAt) {
         Exchange exchange = received("change-1", "corr-1", new HashMap<>(Map.of(Transport.ENTITY_PROPERTY, "account")));
         exchange.setProperty(SyncProperties.TARGET, target);
+        exchange.setProperty(SyncProperties.SUBSCRIPTION, target);
         exchange.setProperty(SyncProperties.ENTITY, "account");
         transport.readEnvelope(exchange);
         exchange.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
@@ -284,6 +285,7 @@ class ServiceBusTransportTest {
     private ServiceBusMessage ack(String target) {
         Exchange exchange = received("change-1", "corr-1", new HashMap<>(Map.of(Transport.ENTITY_PROPERTY, "account")));
         exchange.setProperty(SyncProperties.TARGET, target);
+        exchange.setProperty(SyncProperties.SUBSCRIPTION, target);
         transport.readEnvelope(exchange);
         exchange.getMessage().setBody("{\"ack\":true}");
         transport.prepareFollowUp(exchange);
@@ -308,6 +310,7 @@ class ServiceBusTransportTest {
 
         Exchange targetRetry = received("change-1", "corr-1", new HashMap<>());
         targetRetry.setProperty(SyncProperties.TARGET, "customers");
+        targetRetry.setProperty(SyncProperties.SUBSCRIPTION, "customers");
         targetRetry.setProperty(SyncProperties.QUEUE, "dataverse-changes.customers");
         targetRetry.setProperty(SyncProperties.ENTITY, "account");
         transport.readEnvelope(targetRetry);
@@ -324,6 +327,7 @@ class ServiceBusTransportTest {
 
         Exchange ack = received("change-1", "corr-1", new HashMap<>());
         ack.setProperty(SyncProperties.TARGET, "customers");
+        ack.setProperty(SyncProperties.SUBSCRIPTION, "customers");
         transport.readEnvelope(ack);
         assertThat(template.send("direct:transport-send-ack", ack).getException()).isNull();
 
