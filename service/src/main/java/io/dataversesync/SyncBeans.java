@@ -202,16 +202,30 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.writeback.batch.enabled") boolean batch,
             @PropertyInject("sync.writeback.batch.window-ms") long batchWindowMs,
             @PropertyInject("sync.writeback.batch.max-rows") int batchMaxRows,
+            @PropertyInject("sync.writeback.overall-status") String overallStatus,
             @PropertyInject("dataverse.timeout-ms") long timeoutMs) {
         WriteBackColumns columns = new WriteBackColumns(statusColumn.trim(), syncedAtColumn.trim(), errorColumn.trim(), errorMaxLength);
         // a batch waits for its answer at most two request timeouts (it may wait for pacing before it is sent)
         Duration maxWait = Duration.ofMillis(timeoutMs * 2);
         // threads owned by Camel: shut down with the context
         var executors = context.getExecutorServiceManager();
-        return new DataverseHops(dataverseClient, entityCatalog, targetCatalog, columns, syncJson, clock,
+        DataverseHops hops = new DataverseHops(dataverseClient, entityCatalog, targetCatalog, columns, syncJson, clock,
                 new DataverseHops.Batching(coalesce, Duration.ofMillis(coalesceWindowMs), coalesceMaxRows, maxWait),
                 new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), batchMaxRows, maxWait),
                 executors.newScheduledThreadPool(this, "dataverse-batch-timer", 1),
                 executors.newCachedThreadPool(this, "dataverse-batch"));
+        boolean byFormula = switch (overallStatus.trim()) {
+            case "service" -> false;
+            case "formula" -> true;
+            default -> throw new IllegalArgumentException("sync.writeback.overall-status must be service or formula, was " + overallStatus);
+        };
+        if (byFormula) {
+            targetCatalog.all().stream().filter(t -> t.writeBack().statusColumn() == null).findFirst().ifPresent(t -> {
+                throw new IllegalArgumentException("sync.writeback.overall-status = formula computes the overall status from every "
+                        + "target's status: set sync.target." + t.name() + ".writeback.status-column");
+            });
+        }
+        hops.overallStatusByFormula(byFormula);
+        return hops;
     }
 }

@@ -182,6 +182,8 @@ public final class DataverseEmulator extends EmulatorServer {
         private volatile Set<String> columns;
         /** Declared alternate keys, each a set of column names. */
         private final List<Set<String>> alternateKeys = new CopyOnWriteArrayList<>();
+        /** Formula columns: computed from the row's other columns, read-only. */
+        private final Map<String, java.util.function.Function<ObjectNode, String>> formulas = new ConcurrentHashMap<>();
 
         Table(String entitySet, String logicalName, String primaryIdColumn) {
             this.entitySet = entitySet;
@@ -366,6 +368,24 @@ public final class DataverseEmulator extends EmulatorServer {
         }
         if (!table.alternateKeys.contains(key)) {
             table.alternateKeys.add(Collections.unmodifiableSet(key));
+        }
+        return this;
+    }
+
+    /**
+     * Declares a formula column (Dataverse's Power Fx formula columns): its value is computed from the row's other
+     * columns, it can be read and selected like any column, and a write naming it is answered 400 (formula columns
+     * are read-only). Dataverse computes them when the row is read; the emulator computes them when the row is
+     * written, which reads the same because the formula depends on the row's own columns only.
+     * See "Work with formula columns" (https://learn.microsoft.com/power-apps/maker/data-platform/formula-columns).
+     */
+    public DataverseEmulator registerFormulaColumn(String entitySet, String column, java.util.function.Function<ObjectNode, String> formula) {
+        Table table = requireTable(entitySet);
+        table.formulas.put(column, formula);
+        if (table.columns != null && !table.columns.contains(column)) {
+            Set<String> declared = new LinkedHashSet<>(table.columns);
+            declared.add(column);
+            table.columns = Collections.unmodifiableSet(declared);
         }
         return this;
     }
@@ -1458,6 +1478,10 @@ public final class DataverseEmulator extends EmulatorServer {
                         + "'Microsoft.Dynamics.CRM." + table.logicalName() + "'. ---> Microsoft.OData.ODataException: "
                         + "Does not support untyped value in non-open type.");
             }
+            if (table.formulas.containsKey(property)) {
+                throw new ApiError(400, CODE_BAD_PAYLOAD, "Error identified in Payload provided by the user for Entity :'"
+                        + table.logicalName() + "', the formula column '" + property + "' is read-only.");
+            }
         }
         return object;
     }
@@ -1485,6 +1509,14 @@ public final class DataverseEmulator extends EmulatorServer {
                 columns.fields().forEachRemaining(field -> {
                     if (!field.getKey().startsWith("@odata.")) {
                         next.set(field.getKey(), field.getValue().deepCopy());
+                    }
+                });
+                table.formulas.forEach((column, formula) -> {
+                    String value = formula.apply(next);
+                    if (value == null) {
+                        next.putNull(column);
+                    } else {
+                        next.put(column, value);
                     }
                 });
                 String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();

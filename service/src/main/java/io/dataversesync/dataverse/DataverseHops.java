@@ -58,6 +58,8 @@ public class DataverseHops {
     private final Clock clock;
     private final Batching reads;
     private final Batching writes;
+    /** true: the overall status is a formula column Dataverse computes (sync.writeback.overall-status = formula). */
+    private boolean overallByFormula;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
     private final Map<String, MicroBatcher<Read, Optional<ObjectNode>>> readers = new ConcurrentHashMap<>();
@@ -81,6 +83,14 @@ public class DataverseHops {
                         client::millisUntilSendable, (batch, next) -> fitsOneRequest(batch.size() + 1,
                                 rows -> client.estimatedCost(DataverseCostEstimator.Kind.WRITE, rows), client.maxRequestCostMs()))
                 : null;
+    }
+
+    /**
+     * sync.writeback.overall-status = formula: Dataverse computes the overall status from the targets' status
+     * columns (a formula column), so the write-backs never read nor write it: no read per write-back.
+     */
+    public void overallStatusByFormula(boolean byFormula) {
+        this.overallByFormula = byFormula;
     }
 
     /** Hop 2: the body becomes the row as Dataverse has it now; a missing row sets syncRowDeleted. */
@@ -122,6 +132,11 @@ public class DataverseHops {
         if (target.writeBack().statusColumn() != null) {
             update.put(target.writeBack().statusColumn(), STATUS_SYNCED);
         }
+        if (overallByFormula) {
+            update.put(columns.syncedAt(), clock.instant().toString());
+            write(entity, exchange, update);
+            return;
+        }
         String overall = STATUS_SYNCED;
         if (subscribers.size() > 1) {
             Optional<ObjectNode> current = read(entity, exchange);
@@ -160,7 +175,9 @@ public class DataverseHops {
             String text = "saga " + exchange.getProperty(SyncProperties.SAGA, String.class) + " " + exchange.getProperty(SyncProperties.SAGA_ID, String.class)
                     + ": step " + exchange.getProperty(SyncProperties.SAGA_FAILED_STEP, String.class) + " failed ("
                     + exchange.getProperty(SyncProperties.SAGA_FAILURE, String.class) + "); the steps before it were compensated";
-            update.put(columns.status(), STATUS_COMPENSATED);
+            if (!overallByFormula) {
+                update.put(columns.status(), STATUS_COMPENSATED);
+            }
             update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
             update.put(columns.syncedAt(), clock.instant().toString());
         }
@@ -169,16 +186,30 @@ public class DataverseHops {
 
     /** The row's overall status once {@code target} has {@code status}: every other subscriber's as the row says. */
     static String overallStatus(List<TargetSettings> subscribers, TargetSettings target, String status, ObjectNode row) {
-        boolean allSynced = true;
+        List<String> statuses = new ArrayList<>();
         for (TargetSettings t : subscribers) {
-            String s = t.name().equals(target.name()) ? status
-                    : t.writeBack().statusColumn() == null ? null : row.path(t.writeBack().statusColumn()).asText(null);
-            if (STATUS_FAILED.equals(s)) {
-                return STATUS_FAILED;
-            }
-            allSynced &= STATUS_SYNCED.equals(s);
+            statuses.add(t.name().equals(target.name()) ? status
+                    : t.writeBack().statusColumn() == null ? null : row.path(t.writeBack().statusColumn()).asText(null));
         }
-        return allSynced ? STATUS_SYNCED : STATUS_SYNCING;
+        return overallStatus(statuses);
+    }
+
+    /**
+     * The overall status of a row from its targets' statuses, the rule of sync.writeback.overall-status = service and
+     * of the formula column of the formula mode (README, "Overall status"): a failed compensation makes it Failed; a
+     * compensated saga Compensated; a failed target Failed; Synced when every target is; Syncing in between.
+     */
+    public static String overallStatus(List<String> statuses) {
+        if (statuses.contains(STATUS_COMPENSATION_FAILED)) {
+            return STATUS_FAILED;
+        }
+        if (statuses.contains(STATUS_COMPENSATED)) {
+            return STATUS_COMPENSATED;
+        }
+        if (statuses.contains(STATUS_FAILED)) {
+            return STATUS_FAILED;
+        }
+        return statuses.stream().allMatch(STATUS_SYNCED::equals) ? STATUS_SYNCED : STATUS_SYNCING;
     }
 
     private static boolean unchanged(ObjectNode update, ObjectNode current) {
@@ -242,7 +273,9 @@ public class DataverseHops {
         if (target.isPresent() && target.get().writeBack().statusColumn() != null) {
             update.put(target.get().writeBack().statusColumn(), compensating ? STATUS_COMPENSATION_FAILED : STATUS_FAILED);
         }
-        update.put(columns.status(), STATUS_FAILED);
+        if (!overallByFormula) {
+            update.put(columns.status(), STATUS_FAILED);
+        }
         update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
         client.update(entities.get(entityName), rowId, update, correlationId(exchange));
     }

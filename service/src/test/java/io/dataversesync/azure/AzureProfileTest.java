@@ -6,10 +6,14 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 
 import com.azure.messaging.servicebus.ServiceBusSenderClient;
 import com.azure.messaging.servicebus.models.ServiceBusReceiveMode;
+import io.dataversesync.target.Sagas;
 import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.ServiceBusTransport.Destination;
 import org.apache.camel.CamelContext;
@@ -29,7 +33,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The azure profile, offline: Camel Main with CAMEL_MAIN_PROFILE=azure builds the context (routes created, not
- * started: nothing connects), and every endpoint resolves to the intended Service Bus options.
+ * started: nothing connects), and every endpoint resolves to the intended Service Bus options; the same with a saga
+ * configured (a second application, {@link #sagaContext()}).
  */
 class AzureProfileTest {
     static final String NAMESPACE = "contoso-sync.servicebus.windows.net";
@@ -37,9 +42,22 @@ class AzureProfileTest {
     static CamelContext context;
     /** Calls of the {{azure:...}} properties function (camel-azure-key-vault's is replaced by this recorder). */
     static final List<String> keyVaultLookups = new ArrayList<>();
+    static final List<String> SAGA_TARGETS = List.of("customers", "mdm", "crm", "erp");
+    /** The application with a saga (sagaContext()), booted by the first test that needs it. */
+    static Main sagaMain;
+    static final List<String> sagaKeyVaultLookups = new ArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
+        main = boot(Map.of(), keyVaultLookups);
+        context = main.getCamelContext();
+    }
+
+    /**
+     * Camel Main with the azure profile, routes created but not started, the Key Vault properties function replaced
+     * by a recorder of its lookups; overrides on top of what every boot sets.
+     */
+    static Main boot(Map<String, String> overrides, List<String> kvLookups) throws Exception {
         // GlobalOpenTelemetry stays a no-op even if the CI environment sets OTEL_JAVA_GLOBAL_AUTOCONFIGURE_ENABLED
         System.setProperty("otel.java.global-autoconfigure.enabled", "false");
         // the workload identity credential is built from these (AKS injects them as environment variables)
@@ -47,19 +65,20 @@ class AzureProfileTest {
         System.setProperty("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000002");
         System.setProperty("AZURE_FEDERATED_TOKEN_FILE", "target/does-not-exist-token");
 
-        main = new Main(io.dataversesync.Main.class);
-        main.configure().withProfile("azure"); // = CAMEL_MAIN_PROFILE=azure
-        main.addOverrideProperty("camel.main.auto-startup", "false");
-        main.addOverrideProperty("sync.http.port", String.valueOf(freePort()));
-        main.addOverrideProperty("sync.routes.location", io.dataversesync.ProjectFiles.routesLocation());
-        main.addOverrideProperty("sync.servicebus.namespace", NAMESPACE);
-        main.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");
-        main.addOverrideProperty("sync.target.customers.url", "https://target.example.com");
-        main.addOverrideProperty("camel.vault.azure.vault-name", "contoso-kv");
-        main.addMainListener(new org.apache.camel.main.MainListenerSupport() {
+        Main m = new Main(io.dataversesync.Main.class);
+        m.configure().withProfile("azure"); // = CAMEL_MAIN_PROFILE=azure
+        m.addOverrideProperty("camel.main.auto-startup", "false");
+        m.addOverrideProperty("sync.http.port", String.valueOf(freePort()));
+        m.addOverrideProperty("sync.routes.location", io.dataversesync.ProjectFiles.routesLocation());
+        m.addOverrideProperty("sync.servicebus.namespace", NAMESPACE);
+        m.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");
+        m.addOverrideProperty("sync.target.customers.url", "https://target.example.com");
+        m.addOverrideProperty("camel.vault.azure.vault-name", "contoso-kv");
+        overrides.forEach(m::addOverrideProperty);
+        m.addMainListener(new org.apache.camel.main.MainListenerSupport() {
             @Override
-            public void beforeConfigure(org.apache.camel.main.BaseMainSupport m) {
-                m.getCamelContext().getPropertiesComponent().addPropertiesFunction(new PropertiesFunction() {
+            public void beforeConfigure(org.apache.camel.main.BaseMainSupport b) {
+                b.getCamelContext().getPropertiesComponent().addPropertiesFunction(new PropertiesFunction() {
                     @Override
                     public String getName() {
                         return "azure";
@@ -67,18 +86,21 @@ class AzureProfileTest {
 
                     @Override
                     public String apply(String remainder) {
-                        keyVaultLookups.add(remainder);
+                        kvLookups.add(remainder);
                         return "kv-" + remainder;
                     }
                 });
             }
         });
-        main.start();
-        context = main.getCamelContext();
+        m.start();
+        return m;
     }
 
     @AfterAll
     static void stop() {
+        if (sagaMain != null) {
+            sagaMain.stop();
+        }
         if (main != null) {
             main.stop();
         }
@@ -123,6 +145,12 @@ class AzureProfileTest {
     }
 
     private ServiceBusConfiguration consumer(String routeId, String entity) {
+        return consumer(context, routeId, entity);
+    }
+
+    /** A route's consumer: a peek-lock session consumer of the entity with native dead-lettering, workload identity. */
+    static ServiceBusConfiguration consumer(CamelContext context, String routeId, String entity) {
+        assertThat(context.getRoute(routeId)).as("route %s", routeId).isNotNull();
         Endpoint endpoint = context.getRoute(routeId).getEndpoint();
         assertThat(endpoint).isInstanceOf(ServiceBusEndpoint.class);
         assertThat(endpoint.getEndpointUri()).startsWith("azure-servicebus://" + entity + "?");
@@ -220,6 +248,93 @@ class AzureProfileTest {
         assertThat(context.hasService(CamelTracingService.class)).isNotNull();
         assertThat(context.getCamelContextExtension().getInterceptStrategies())
                 .anyMatch(s -> s instanceof io.dataversesync.telemetry.CorrelationIdSpanTagger);
+    }
+
+    // ---- with a saga --------------------------------------------------------------------------------------
+
+    /**
+     * The azure profile with a saga: sync.sagas=onboarding, steps mdm,crm,erp, their files from
+     * src/test/resources/saga/targets loaded besides the repository's (the profile's own routes-include-pattern
+     * plus that folder, as FanOutSupport does locally). A second application of its own, booted on first use: the
+     * first one checks the profile as deployed (customers alone), and a saga that fails to boot fails only these
+     * tests.
+     */
+    static CamelContext sagaContext() throws Exception {
+        if (sagaMain == null) {
+            Properties azure = new Properties();
+            try (var in = java.nio.file.Files.newBufferedReader(io.dataversesync.ProjectFiles.path("application-azure.properties"))) {
+                azure.load(in);
+            }
+            String include = azure.getProperty("camel.main.routes-include-pattern").trim() + ",file:"
+                    + io.dataversesync.ProjectFiles.path("service/src/test/resources/saga/targets") + "/*.camel.yaml";
+            Map<String, String> overrides = new LinkedHashMap<>();
+            overrides.put("camel.main.routes-include-pattern", include);
+            overrides.put("sync.targets", String.join(",", SAGA_TARGETS));
+            overrides.put("sync.sagas", "onboarding");
+            overrides.put("sync.saga.onboarding.steps", "mdm,crm,erp");
+            for (String step : List.of("mdm", "crm", "erp")) {
+                String p = "sync.target." + step + ".";
+                overrides.put(p + "url", "https://" + step + ".example.com");
+                overrides.put(p + "entities", "account");
+                overrides.put(p + "auth", "none");
+                overrides.put(p + "writeback.target-id-column", "new_" + step + "id");
+                overrides.put(p + "writeback.hash-column", "new_" + step + "hash");
+                overrides.put(p + "writeback.status-column", "new_" + step + "status");
+                overrides.put(p + "connect-timeout-ms", "5000");
+                overrides.put(p + "response-timeout-ms", "30000");
+                overrides.put(p + "breaker.failure-rate", "50");
+                overrides.put(p + "breaker.window-size", "20");
+                overrides.put(p + "breaker.minimum-calls", "10");
+                overrides.put(p + "breaker.open-ms", "10000");
+                overrides.put(p + "breaker.half-open-calls", "3");
+                overrides.put(p + "bulkhead.max-concurrent-calls", "16");
+            }
+            overrides.put("sync.target.customers.writeback.status-column", "new_customersstatus");
+            sagaMain = boot(overrides, sagaKeyVaultLookups);
+        }
+        return sagaMain.getCamelContext();
+    }
+
+    @Test
+    void withASagaLaterStepsAndCompensationsConsumeTheirOwnSessionSubscriptionsOnTheChangesTopic() throws Exception {
+        CamelContext saga = sagaContext();
+        String topic = saga.resolvePropertyPlaceholders("{{sync.topic.changes}}");
+        int subscriber = Integer.parseInt(saga.resolvePropertyPlaceholders("{{sync.consumers.subscriber}}"));
+        // the brief's two: a later step (directed-only subscription crm), the first step's compensation
+        ServiceBusConfiguration crm = consumer(saga, "target-crm", topic);
+        assertThat(crm.getServiceBusType()).isEqualTo(ServiceBusType.topic);
+        assertThat(crm.getSubscriptionName()).isEqualTo("crm");
+        ServiceBusConfiguration mdmCompensation = consumer(saga, "compensate-mdm", topic);
+        assertThat(mdmCompensation.getServiceBusType()).isEqualTo(ServiceBusType.topic);
+        assertThat(mdmCompensation.getSubscriptionName()).isEqualTo("mdm-compensation");
+
+        // and every other: one consumer route per subscription the app expects (Sagas.subscriptions, the queues the
+        // local broker creates and the subscriptions k8s/README.md creates on Service Bus)
+        Sagas sagas = Sagas.fromProperties(key -> saga.getPropertiesComponent().resolveProperty(key).orElse(null), SAGA_TARGETS);
+        List<Sagas.Subscription> subscriptions = sagas.subscriptions(SAGA_TARGETS);
+        assertThat(subscriptions).extracting(Sagas.Subscription::name).containsExactly("customers", "mdm", "mdm-compensation",
+                "crm", "crm-compensation", "erp", "erp-compensation");
+        for (Sagas.Subscription s : subscriptions) {
+            String routeId = s.name().endsWith(Sagas.COMPENSATION_SUFFIX)
+                    ? "compensate-" + s.name().substring(0, s.name().length() - Sagas.COMPENSATION_SUFFIX.length())
+                    : "target-" + s.name();
+            ServiceBusConfiguration c = consumer(saga, routeId, topic);
+            assertThat(c.getServiceBusType()).as(routeId).isEqualTo(ServiceBusType.topic);
+            assertThat(c.getSubscriptionName()).as(routeId).isEqualTo(s.name());
+            assertThat(c.getMaxConcurrentCalls()).as(routeId).isEqualTo(subscriber);
+        }
+    }
+
+    @Test
+    void withASagaDirectedSendsAreTheServiceBusRouteAndNothingIsStarted() throws Exception {
+        CamelContext saga = sagaContext();
+        assertThat(saga.getRoute("transport-send-directed")).isNotNull();
+        assertThat(saga.getRoute("transport-send-directed").getSourceLocation()).contains("transport/servicebus.camel.yaml");
+        assertThat(saga.getRoutes()).noneSatisfy(r -> assertThat(r.getSourceLocation()).contains("transport/artemis"));
+        assertThat(saga.getRoutes()).allSatisfy(r -> assertThat(r.getSourceLocation()).doesNotContain("routes/local"));
+        assertThat(saga.getRoutes()).allSatisfy(r -> assertThat(saga.getRouteController().getRouteStatus(r.getRouteId()).isStarted()).isFalse());
+        // the saga's targets use no secret: nothing was read from Key Vault
+        assertThat(sagaKeyVaultLookups).isEmpty();
     }
 
     static int freePort() throws IOException {

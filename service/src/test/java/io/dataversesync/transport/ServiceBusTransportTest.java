@@ -294,14 +294,7 @@ class ServiceBusTransportTest {
 
     @Test
     void theServiceBusRouteFileSendsChangesAndTargetRetriesToTheTopicAndTheRestToQueues() throws Exception {
-        // routes/transport/servicebus.camel.yaml as deployed, with a stand-in for the sync-hop routeConfiguration
-        context.getPropertiesComponent().addInitialProperty("sync.topic.changes", "dataverse-changes");
-        context.getPropertiesComponent().addInitialProperty("sync.queue.outbound", "dataverse-outbound");
-        context.getPropertiesComponent().addInitialProperty("sync.queue.ack", "dataverse-ack");
-        var loader = PluginHelper.getRoutesLoader(context);
-        loader.loadRoutes(ResourceHelper.fromString("sync-hop-stand-in.camel.yaml", "- routeConfiguration:\n    id: sync-hop\n"));
-        loader.loadRoutes(ResourceHelper.resolveMandatoryResource(context,
-                "file:" + ProjectFiles.path("routes/transport/servicebus.camel.yaml")));
+        loadServiceBusRouteFile();
         var template = context.createProducerTemplate();
 
         Exchange change = received("m-1", "corr-1", new HashMap<>());
@@ -337,6 +330,145 @@ class ServiceBusTransportTest {
         assertThat(sent.get(1).message().getApplicationProperties()).containsEntry(Transport.SUBSCRIBER_PROPERTY, "customers");
         assertThat(sent.get(2).message().getApplicationProperties()).doesNotContainKey(Transport.SUBSCRIBER_PROPERTY);
         assertThat(sent).allSatisfy(s -> assertThat(s.message().getSessionId()).isEqualTo(ROW));
+    }
+
+    /** routes/transport/servicebus.camel.yaml as deployed, with a stand-in for the sync-hop routeConfiguration. */
+    private void loadServiceBusRouteFile() throws Exception {
+        context.getPropertiesComponent().addInitialProperty("sync.topic.changes", "dataverse-changes");
+        context.getPropertiesComponent().addInitialProperty("sync.queue.outbound", "dataverse-outbound");
+        context.getPropertiesComponent().addInitialProperty("sync.queue.ack", "dataverse-ack");
+        var loader = PluginHelper.getRoutesLoader(context);
+        loader.loadRoutes(ResourceHelper.fromString("sync-hop-stand-in.camel.yaml", "- routeConfiguration:\n    id: sync-hop\n"));
+        loader.loadRoutes(ResourceHelper.resolveMandatoryResource(context,
+                "file:" + ProjectFiles.path("routes/transport/servicebus.camel.yaml")));
+    }
+
+    // ---- sagas: messages for one subscription only (the next step, a compensation) ---------------------------
+
+    static final String FORWARD_BODY = "{\"entity\":\"account\",\"sourceRowId\":\"" + ROW
+            + "\",\"saga\":{\"name\":\"onboarding\",\"results\":{\"mdm\":\"P-1\"}}}";
+
+    /**
+     * What a saga step (or a compensation) hands to transport-send-directed: the message it received from its own
+     * subscription, the body for the next one, and syncNextSubscription (SyncMessages.sagaForwardBody /
+     * compensationBody set it).
+     */
+    private Exchange directed(String receivedMessageId, String target, String subscription, String next) {
+        Exchange exchange = received(receivedMessageId, "corr-1", new HashMap<>(Map.of(Transport.ENTITY_PROPERTY, "account",
+                Transport.SUBSCRIBER_PROPERTY, subscription)));
+        exchange.setProperty(SyncProperties.TARGET, target);
+        exchange.setProperty(SyncProperties.SUBSCRIPTION, subscription);
+        exchange.setProperty(SyncProperties.QUEUE, "dataverse-changes." + subscription);
+        exchange.setProperty(SyncProperties.ENTITY, "account");
+        transport.readEnvelope(exchange);
+        exchange.getMessage().setHeader("CamelHttpResponseCode", 200); // left over from the step's call
+        exchange.getMessage().setBody(FORWARD_BODY);
+        exchange.setProperty(SyncProperties.NEXT_SUBSCRIPTION, next);
+        return exchange;
+    }
+
+    private ServiceBusMessage prepareDirected(String receivedMessageId, String target, String subscription, String next) {
+        Exchange exchange = directed(receivedMessageId, target, subscription, next);
+        transport.prepareDirected(exchange);
+        return ServiceBusTransport.toServiceBusMessage(exchange.getMessage());
+    }
+
+    @Test
+    void sagaForwardGoesThroughTheTopicRouteToTheNextStepsSubscriptionOnly() throws Exception {
+        loadServiceBusRouteFile();
+        Exchange exchange = directed("change-1", "mdm", "mdm", "crm");
+        assertThat(context.createProducerTemplate().send("direct:transport-send-directed", exchange).getException()).isNull();
+
+        assertThat(sent).hasSize(1);
+        Sent forward = sent.get(0);
+        // a topic sender for the changes topic: Service Bus cannot send to a subscription, only its rule selects it
+        assertThat(forward.topic()).isEqualTo("dataverse-changes");
+        assertThat(forward.to()).isEqualTo(Destination.topic("dataverse-changes"));
+        assertThat(forward.at()).as("sent now, not scheduled").isNull();
+        ServiceBusMessage m = forward.message();
+        assertThat(m.getBody().toString()).isEqualTo(FORWARD_BODY);
+        // the subscriptions are session-enabled: the row is the session, in the next step's subscription too
+        assertThat(m.getSessionId()).isEqualTo(ROW);
+        assertThat(m.getCorrelationId()).isEqualTo("corr-1");
+        assertThat(m.getMessageId()).isNotBlank().isNotEqualTo("change-1");
+        // the later step's rule is syncSubscriber = 'crm': the received syncSubscriber (mdm) must not survive
+        assertThat(m.getApplicationProperties()).containsEntry(Transport.SUBSCRIBER_PROPERTY, "crm")
+                .containsEntry(Transport.ENTITY_PROPERTY, "account")
+                .containsOnlyKeys(Transport.SUBSCRIBER_PROPERTY, Transport.ENTITY_PROPERTY, "SyncRequestedAt")
+                .doesNotContainKey("RetryCount");
+    }
+
+    @Test
+    void compensationGoesThroughTheTopicRouteToTheCompensationSubscriptionOnly() throws Exception {
+        loadServiceBusRouteFile();
+        // crm failed for good: the compensation of the step before it (mdm) goes to mdm-compensation
+        Exchange exchange = directed("crm-copy-1", "crm", "crm", "mdm-compensation");
+        assertThat(context.createProducerTemplate().send("direct:transport-send-directed", exchange).getException()).isNull();
+
+        Sent compensation = sent.get(0);
+        assertThat(compensation.to()).isEqualTo(Destination.topic("dataverse-changes"));
+        assertThat(compensation.at()).isNull();
+        assertThat(compensation.message().getSessionId()).isEqualTo(ROW);
+        assertThat(compensation.message().getApplicationProperties())
+                .containsEntry(Transport.SUBSCRIBER_PROPERTY, "mdm-compensation")
+                .containsEntry(Transport.ENTITY_PROPERTY, "account");
+    }
+
+    @Test
+    void directedMessageIdsAreDerivedPerSubscription() {
+        String forward = prepareDirected("change-1", "mdm", "mdm", "crm").getMessageId();
+        // the same received message handled again (redelivery after a lost settlement): the same id, so duplicate
+        // detection on the topic drops the second forward
+        assertThat(prepareDirected("change-1", "mdm", "mdm", "crm").getMessageId()).isEqualTo(forward);
+        // every subscription received the same change message (same MessageId): what another subscription sends
+        // from it must not be taken for this one's
+        assertThat(prepareDirected("change-1", "customers", "customers", "crm").getMessageId()).isNotEqualTo(forward);
+        // nor what this subscription sends to another one (a forward and a compensation from one message)
+        assertThat(prepareDirected("change-1", "mdm", "mdm", "mdm-compensation").getMessageId()).isNotEqualTo(forward);
+        assertThat(prepareDirected("change-1", "crm", "crm", "mdm-compensation").getMessageId())
+                .isNotEqualTo(prepareDirected("change-1", "crm-compensation", "crm-compensation", "mdm-compensation").getMessageId());
+        // and a forward is neither the step's acknowledgement nor its retry copy
+        assertThat(forward).isNotEqualTo(ack("mdm").getMessageId());
+        assertThat(forward).isNotEqualTo(ServiceBusTransport.toServiceBusMessage(
+                targetCopy("mdm", NOW.plusSeconds(8).toEpochMilli()).getMessage()).getMessageId());
+    }
+
+    @Test
+    void compensationRetryCopyStaysOnTheCompensationSubscription() throws Exception {
+        loadServiceBusRouteFile();
+        long retryAt = NOW.plusSeconds(4).toEpochMilli();
+        // the compensate-mdm route: syncTarget mdm, syncSubscription mdm-compensation (target-template.camel.yaml)
+        Exchange exchange = received("comp-1", "corr-1", new HashMap<>(Map.of(Transport.ENTITY_PROPERTY, "account",
+                Transport.SUBSCRIBER_PROPERTY, "mdm-compensation")));
+        exchange.setProperty(SyncProperties.TARGET, "mdm");
+        exchange.setProperty(SyncProperties.SUBSCRIPTION, "mdm-compensation");
+        exchange.setProperty(SyncProperties.QUEUE, "dataverse-changes.mdm-compensation");
+        exchange.setProperty(SyncProperties.ENTITY, "account");
+        transport.readEnvelope(exchange);
+        exchange.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
+        exchange.setProperty(SyncProperties.RETRY_AT, retryAt);
+        assertThat(context.createProducerTemplate().send("direct:transport-send-retry", exchange).getException()).isNull();
+
+        Sent copy = sent.get(0);
+        assertThat(copy.to()).isEqualTo(Destination.topic("dataverse-changes"));
+        assertThat(copy.at()).isEqualTo(OffsetDateTime.ofInstant(Instant.ofEpochMilli(retryAt), ZoneOffset.UTC));
+        ServiceBusMessage m = copy.message();
+        assertThat(m.getSessionId()).isEqualTo(ROW);
+        assertThat(m.getBody().toString()).isEqualTo(BODY);
+        // mdm-compensation's rule (syncSubscriber = 'mdm-compensation') takes it, mdm's own subscription does not
+        assertThat(m.getApplicationProperties()).containsEntry(Transport.SUBSCRIBER_PROPERTY, "mdm-compensation")
+                .containsEntry(Transport.ENTITY_PROPERTY, "account").containsEntry("RetryCount", 1);
+
+        // a retry copy of the step itself from a message with the same id is a different message
+        Exchange step = received("comp-1", "corr-1", new HashMap<>());
+        step.setProperty(SyncProperties.TARGET, "mdm");
+        step.setProperty(SyncProperties.SUBSCRIPTION, "mdm");
+        step.setProperty(SyncProperties.ENTITY, "account");
+        transport.readEnvelope(step);
+        step.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
+        step.setProperty(SyncProperties.RETRY_AT, retryAt);
+        transport.prepareRetryCopy(step);
+        assertThat(ServiceBusTransport.toServiceBusMessage(step.getMessage()).getMessageId()).isNotEqualTo(m.getMessageId());
     }
 
     @Test

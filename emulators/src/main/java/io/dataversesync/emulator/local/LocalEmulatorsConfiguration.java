@@ -78,6 +78,9 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
         tables(p, tables, columns);
         LocalEnvironment local = LocalEnvironment.create(settings,
                 Integer.parseInt(required(p, "sync.local.target-port")), required(p, "sync.local.target-api-key"), tables, columns);
+        if ("formula".equals(optional(p, "sync.writeback.overall-status", "service"))) {
+            overallStatusFormulas(p, tables, local.dataverse());
+        }
         local.startNow();
         // stopped by Camel after the routes (services stop in reverse order of addition)
         context.addService(local, true, true);
@@ -117,6 +120,36 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
             declared.addAll(writeBack);
             columns.put(entitySet, declared);
         }
+    }
+
+    /**
+     * sync.writeback.overall-status = formula: the overall status column of each synced table is a formula column over
+     * the status columns of the targets subscribed to it, as the organisation defines it in Dataverse (README,
+     * "Overall status"; the same rule as DataverseHops.overallStatus of the service mode).
+     */
+    private static void overallStatusFormulas(PropertiesComponent p, Map<String, String[]> tables, DataverseEmulator dataverse) {
+        String overall = required(p, "sync.writeback.status-column");
+        tables.forEach((entitySet, names) -> {
+            List<String> statusColumns = new ArrayList<>();
+            for (String target : list(required(p, "sync.targets"))) {
+                if (list(optional(p, "sync.target." + target + ".entities", "")).contains(names[0])) {
+                    statusColumns.add(required(p, "sync.target." + target + ".writeback.status-column"));
+                }
+            }
+            dataverse.registerFormulaColumn(entitySet, overall, row -> {
+                List<String> statuses = statusColumns.stream().map(c -> row.path(c).asText(null)).toList();
+                if (statuses.contains("CompensationFailed")) {
+                    return "Failed";
+                }
+                if (statuses.contains("Compensated")) {
+                    return "Compensated";
+                }
+                if (statuses.contains("Failed")) {
+                    return "Failed";
+                }
+                return statuses.stream().allMatch("Synced"::equals) ? "Synced" : "Syncing";
+            });
+        });
     }
 
     private static List<String> list(String commaSeparated) {
