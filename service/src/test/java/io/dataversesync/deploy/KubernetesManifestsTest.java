@@ -35,6 +35,7 @@ import java.util.stream.Stream;
 import io.dataversesync.ProjectFiles;
 import io.dataversesync.policy.ErrorClassifier;
 import io.dataversesync.sync.SyncMetrics;
+import io.dataversesync.target.Sagas;
 import io.dataversesync.target.TargetBreakers;
 import io.dataversesync.target.TargetCatalog;
 import io.dataversesync.target.TargetNames;
@@ -51,7 +52,8 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 /**
  * The container image and the Kubernetes manifests agree with the app: ports, probe and metrics paths, the routes
  * ConfigMap (same files, same content, mounted where SYNC_ROUTES_LOCATION points), profile, shutdown timing,
- * hardening, workload identity, KEDA queues and target subscriptions, alert metric names, no secrets.
+ * hardening, workload identity, KEDA queues and target subscriptions (saga compensations included), alert metric
+ * names, no secrets.
  *
  * <p>With {@code kubectl} on the PATH the overlays are built exactly as {@code kubectl apply -k} would
  * ({@code kubectl kustomize k8s/overlays/dev|prod}); without it the base is read directly (generators emulated,
@@ -330,14 +332,15 @@ class KubernetesManifestsTest {
             Map<String, Object> auth = r.one("TriggerAuthentication", str(trigger, "authenticationRef", "name"));
             assertThat(str(auth, "spec", "podIdentity", "provider")).isEqualTo("azure-workload");
         });
-        // the queues the app consumes, and one trigger per target of sync.targets: its subscription on the topic
+        // the queues the app consumes, and one trigger per subscription it consumes on the topic: each target's of
+        // sync.targets and, with sagas, each step's compensation subscription <step>-compensation (Sagas.subscriptions)
         List<String> queues = triggers.stream().map(t -> str(t, "metadata", "queueName")).filter(Objects::nonNull).toList();
         assertThat(queues).containsExactlyInAnyOrder(app.getProperty("sync.queue.outbound"), app.getProperty("sync.queue.ack"));
         List<String> subscriptions = triggers.stream().filter(t -> get(t, "metadata", "topicName") != null)
                 .map(t -> str(t, "metadata", "topicName") + "/" + str(t, "metadata", "subscriptionName")).toList();
         String topic = app.getProperty("sync.topic.changes");
         assertThat(topic).isNotBlank();
-        assertThat(subscriptions).containsExactlyInAnyOrderElementsOf(targets().stream().map(t -> topic + "/" + t).toList());
+        assertThat(subscriptions).containsExactlyInAnyOrderElementsOf(subscriptions().stream().map(s -> topic + "/" + s).toList());
         // the app consumes the subscription named like the target (application-azure.properties)
         assertThat(azure.getProperty("sync.servicebus.consumer.subscriber-prefix"))
                 .contains("azure-servicebus:{{sync.topic.changes}}?").contains("serviceBusType=topic").endsWith("subscriptionName=");
@@ -346,6 +349,73 @@ class KubernetesManifestsTest {
         assertThat(map(pdb, "spec", "selector", "matchLabels")).isNotEmpty();
         assertThat(map(r.one("Deployment", "dataverse-sync"), "spec", "template", "metadata", "labels"))
                 .containsAllEntriesOf(map(pdb, "spec", "selector", "matchLabels"));
+    }
+
+    // ---- sagas ----------------------------------------------------------------------------------------------
+
+    /** The example saga of the commented KEDA triggers and k8s/README.md, "7. Adding a saga". */
+    static final List<String> EXAMPLE_TARGETS = List.of("customers", "mdm", "crm", "erp");
+    static final String EXAMPLE_STEPS = "mdm,crm,erp";
+
+    static Sagas exampleSaga() {
+        Map<String, String> p = Map.of("sync.sagas", "onboarding", "sync.saga.onboarding.steps", EXAMPLE_STEPS);
+        return Sagas.fromProperties(p::get, EXAMPLE_TARGETS);
+    }
+
+    @Test
+    void sagaExampleTriggersAreSubscriptionsTheAppConsumes() throws IOException {
+        // the commented example of k8s/base/keda-scaledobject.yaml, uncommented: well-formed triggers for
+        // subscriptions the app would consume with that saga (a step, a compensation), never a queue
+        List<String> lines = Files.readAllLines(ROOT.resolve("k8s/base/keda-scaledobject.yaml"));
+        int begin = lines.indexOf("  # >>> saga example");
+        int end = lines.indexOf("  # <<< saga example");
+        assertThat(begin).as("the saga example's begin marker").isNotNegative();
+        assertThat(end).as("the saga example's end marker").isGreaterThan(begin + 1);
+        StringBuilder yaml = new StringBuilder();
+        for (String line : lines.subList(begin + 1, end)) {
+            assertThat(line).as("the saga example is commented out").startsWith("  # ");
+            yaml.append(line.substring("  # ".length())).append('\n');
+        }
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> triggers = (List<Map<String, Object>>) new Load(LoadSettings.builder().build())
+                .loadFromString(yaml.toString());
+        Map<String, Object> base = readKustomization(ROOT.resolve("k8s/base")).stream()
+                .filter(o -> "ScaledObject".equals(o.get("kind"))).findFirst().orElseThrow();
+        Map<String, Object> live = list(base, "spec", "triggers").stream()
+                .filter(t -> get(t, "metadata", "subscriptionName") != null).findFirst().orElseThrow();
+        List<String> names = exampleSaga().subscriptions(EXAMPLE_TARGETS).stream().map(Sagas.Subscription::name).toList();
+        assertThat(triggers).hasSizeGreaterThanOrEqualTo(2).allSatisfy(t -> {
+            assertThat(t.get("type")).isEqualTo("azure-servicebus");
+            assertThat(get(t, "authenticationRef")).isEqualTo(get(live, "authenticationRef"));
+            assertThat(map(t, "metadata")).containsOnlyKeys("topicName", "subscriptionName", "namespace", "messageCount");
+            assertThat(str(t, "metadata", "topicName")).isEqualTo(app.getProperty("sync.topic.changes"));
+            assertThat(str(t, "metadata", "namespace")).isEqualTo(str(live, "metadata", "namespace"));
+            assertThat(Integer.parseInt(str(t, "metadata", "messageCount"))).isPositive();
+            assertThat(str(t, "metadata", "subscriptionName")).isIn(names);
+        });
+        assertThat(triggers).extracting(t -> str(t, "metadata", "subscriptionName"))
+                .as("the example shows a step and a compensation").anyMatch(n -> n.endsWith(Sagas.COMPENSATION_SUFFIX))
+                .anyMatch(n -> !n.endsWith(Sagas.COMPENSATION_SUFFIX));
+    }
+
+    @Test
+    void readmeCreatesEverySagaSubscriptionWithTheAppsRule() throws IOException {
+        // k8s/README.md spells out the example saga's rules: each is the app's own filter (what the local broker
+        // uses), the first step's with the entity filter of any target, the others directed only
+        String readme = Files.readString(ROOT.resolve("k8s/README.md"));
+        List<Sagas.Subscription> subscriptions = exampleSaga().subscriptions(EXAMPLE_TARGETS).stream()
+                .filter(s -> !s.name().equals("customers")).toList();
+        assertThat(subscriptions).hasSize(6);
+        for (Sagas.Subscription s : subscriptions) {
+            String rule = s.directedOnly() ? "`" + s.name() + "`: `" + s.filter() + "`"
+                    : "`" + s.name() + "`: `syncEntity IN ('account') AND (" + s.filter() + ")`";
+            assertThat(readme).as("k8s/README.md gives subscription %s its rule", s.name()).contains(rule);
+        }
+        assertThat(readme).contains("sync.saga.onboarding.steps = " + EXAMPLE_STEPS);
+        // the commands: sessions on, dead-lettering on, the catch-all rule removed, for the compensations too
+        String section = readme.substring(readme.indexOf("## 7. Adding a saga"));
+        assertThat(section).contains("--enable-session true", "--enable-dead-lettering-on-message-expiration true",
+                "--dead-letter-on-filter-exceptions true", "-n '$Default'", "$S-compensation", "idempotent");
     }
 
     // ---- alerts ---------------------------------------------------------------------------------------------
@@ -505,6 +575,16 @@ class KubernetesManifestsTest {
     /** The targets of sync.targets (the azure profile's value if it sets one). */
     static List<String> targets() {
         return TargetNames.parse(azure.getProperty("sync.targets", app.getProperty("sync.targets")));
+    }
+
+    /** The configured sagas (sync.sagas, sync.saga.NAME.steps; the azure profile's values over application.properties). */
+    static Sagas sagas() {
+        return Sagas.fromProperties(key -> azure.getProperty(key, app.getProperty(key)), targets());
+    }
+
+    /** Every subscription the app consumes on the changes topic: each target's, each saga step's compensation. */
+    static List<String> subscriptions() {
+        return sagas().subscriptions(targets()).stream().map(Sagas.Subscription::name).toList();
     }
 
     /** The environment variable Camel maps onto a property (upper case, "." and "-" as "_"). */
