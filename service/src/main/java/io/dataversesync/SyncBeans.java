@@ -88,8 +88,19 @@ public class SyncBeans implements CamelContextAware {
     /** sync.sagas and, per saga, sync.saga.NAME.steps: ordered chains of declared targets. */
     @BindToRegistry
     public Sagas sagas(TargetCatalog targetCatalog) {
-        return Sagas.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null),
+        Sagas sagas = Sagas.fromProperties(key -> context.getPropertiesComponent().resolveProperty(key).orElse(null),
                 targetCatalog.all().stream().map(t -> t.name()).toList());
+        // a later step that does not subscribe to a table of the first step would skip the forward: the saga would stop
+        for (Sagas.Saga saga : sagas.all()) {
+            var first = targetCatalog.get(saga.steps().get(0));
+            for (String step : saga.steps()) {
+                if (!targetCatalog.get(step).entities().containsAll(first.entities())) {
+                    throw new IllegalArgumentException("step " + step + " of saga " + saga.name() + " must subscribe to the tables of its first step "
+                            + first.name() + " " + first.entities() + ": set sync.target." + step + ".entities");
+                }
+            }
+        }
+        return sagas;
     }
 
     @BindToRegistry
