@@ -164,10 +164,14 @@ public class TargetBreakers implements Holds {
         if (breaker == null || failure == null) {
             return Optional.empty();
         }
+        boolean atTarget = SyncProperties.TARGET_HOP.equals(exchange.getProperty(SyncProperties.HOP, String.class));
         Long admittedAt = (Long) exchange.removeProperty(ADMITTED_AT);
-        if (admittedAt != null) {
+        if (admittedAt != null && atTarget) {
             // the call was made and failed: the breaker counts it if it is transient (its recordException rule)
             breaker.onError(System.nanoTime() - admittedAt, java.util.concurrent.TimeUnit.NANOSECONDS, failure);
+        } else if (admittedAt != null) {
+            // admitted, but failed before the call (reading the row, mapping): no verdict on the target
+            breaker.releasePermission();
         }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof CallNotPermittedException) {
@@ -178,7 +182,6 @@ public class TargetBreakers implements Holds {
             }
         }
         // a failure at the target's hop while its breaker is open or half-open: the target is down, not this message
-        boolean atTarget = SyncProperties.TARGET_HOP.equals(exchange.getProperty(SyncProperties.HOP, String.class));
         if (atTarget && breaker.getState() != CircuitBreaker.State.CLOSED) {
             return Optional.of(openFor.get(target));
         }
