@@ -112,8 +112,7 @@ public class SyncBeans implements CamelContextAware {
     /** One circuit breaker and bulkhead per target (the admit / succeeded steps of routes/target-template.camel.yaml). */
     @BindToRegistry
     public TargetBreakers targetBreakers(TargetCatalog targetCatalog, MeterRegistry metricsRegistry, Clock clock) {
-        TargetBreakers breakers = new TargetBreakers(targetCatalog, new ErrorClassifier(clock), metricsRegistry, context,
-                context.getExecutorServiceManager().newSingleThreadExecutor(this, "target-breaker-control"));
+        TargetBreakers breakers = new TargetBreakers(targetCatalog, new ErrorClassifier(clock), metricsRegistry);
         context.getRegistry().bind("targetBreakersHealthCheck", new io.dataversesync.target.TargetBreakersHealthCheck(breakers));
         return breakers;
     }

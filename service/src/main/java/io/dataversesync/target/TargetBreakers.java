@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
 
 import io.dataversesync.exchange.SyncProperties;
 import io.dataversesync.policy.ErrorClassifier;
@@ -17,7 +16,6 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.spi.Synchronization;
 import org.slf4j.Logger;
@@ -31,8 +29,10 @@ import org.slf4j.LoggerFactory;
  * the broker would redeliver the message as is (docs/decisions.md, "Target circuit breaker and bulkhead").
  * <ul>
  * <li>only transient failures count (a 400 means the target is up and refused this payload);</li>
- * <li>while a target's breaker is open its consumer is suspended (consumption pauses: no message burns its
- * retries against a target that is down) and resumed when the breaker lets probes through (half-open);</li>
+ * <li>while a target's breaker is open its messages are held rather than its consumer suspended: suspending a
+ * route while messages are in flight made Camel skip the error policy for them (they were rolled back and redelivered
+ * by the broker, counting towards its own dead-lettering); a held message is re-scheduled once per open-ms, before
+ * its row is read, so a target that is down costs neither retries nor Dataverse requests;</li>
  * <li>a message that could not reach its target because the breaker was open or half-open, or whose failure
  * happened while it was, is held ({@link Holds}): re-scheduled with its RetryCount unchanged, never dead-lettered
  * for it, and never completed as delivered (a rejected call is a failure, unlike Camel's EIP's default);</li>
@@ -44,7 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 public class TargetBreakers implements Holds {
     private static final Logger LOG = LoggerFactory.getLogger(TargetBreakers.class);
-    public static final String ROUTE_PREFIX = "target-";
     /** How long a message is held when the bulkhead is full (the target is busy, not down). */
     private static final Duration BULKHEAD_HOLD = Duration.ofSeconds(1);
 
@@ -54,13 +53,7 @@ public class TargetBreakers implements Holds {
     private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
     private final Map<String, Bulkhead> bulkheads = new LinkedHashMap<>();
     private final Map<String, Duration> openFor = new LinkedHashMap<>();
-    private final CamelContext context;
-    private final ExecutorService routeControl;
-
-    public TargetBreakers(TargetCatalog targets, ErrorClassifier classifier, MeterRegistry registry, CamelContext context,
-            ExecutorService routeControl) {
-        this.context = context;
-        this.routeControl = routeControl;
+    public TargetBreakers(TargetCatalog targets, ErrorClassifier classifier, MeterRegistry registry) {
         for (TargetSettings target : targets.all()) {
             TargetSettings.Breaker b = target.breaker();
             CircuitBreakerConfig config = CircuitBreakerConfig.custom()
@@ -190,27 +183,6 @@ public class TargetBreakers implements Holds {
 
     private void onTransition(String target, CircuitBreaker.StateTransition transition) {
         LOG.warn("Target {} circuit breaker: {} -> {}", target, transition.getFromState(), transition.getToState());
-        String routeId = ROUTE_PREFIX + target;
-        // never from the calling thread: it is one of the consumer's own threads, which a suspend waits for
-        routeControl.submit(() -> {
-            try {
-                if (context.getRoute(routeId) == null) {
-                    return;
-                }
-                switch (transition.getToState()) {
-                    case OPEN, FORCED_OPEN -> context.getRouteController().suspendRoute(routeId);
-                    case HALF_OPEN, CLOSED -> {
-                        if (context.getRouteController().getRouteStatus(routeId).isSuspended()) {
-                            context.getRouteController().resumeRoute(routeId);
-                        }
-                    }
-                    default -> {
-                    }
-                }
-            } catch (Exception e) {
-                LOG.warn("Could not pause/resume {} after its breaker went {}: {}", routeId, transition.getToState(), e.toString());
-            }
-        });
     }
 
     private static double stateValue(CircuitBreaker b) {

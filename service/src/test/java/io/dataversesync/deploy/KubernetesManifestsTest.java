@@ -621,7 +621,7 @@ class KubernetesManifestsTest {
                 new TargetSettings.Auth(TargetSettings.AuthMode.NONE, null, null, null, null, null, null, null, null),
                 new TargetSettings.WriteBack("new_targetrowid", "new_syncedhash", null),
                 new TargetSettings.Breaker(50, 20, 10, Duration.ofSeconds(10), 3), 4, Duration.ofSeconds(1)))),
-                new ErrorClassifier(clock), registry, null, null);
+                new ErrorClassifier(clock), registry);
         for (String outcome : List.of("ok", "retried", "dead_lettered")) {
             metrics.outcome("transform", outcome);
         }
