@@ -244,14 +244,9 @@ public final class TargetEmulator extends EmulatorServer {
     }
 
     private Response patch(Request request, String collection, String sourceRowId) {
-        JsonNode payload;
-        try {
-            payload = JSON.readTree(request.body());
-        } catch (IOException e) {
-            return badJson(e);
-        }
-        if (!(payload instanceof ObjectNode object)) {
-            return error(400, "bad_request", "The body must be a JSON object.");
+        Object parsed = jsonObject(request);
+        if (!(parsed instanceof ObjectNode object)) {
+            return (Response) parsed;
         }
         ObjectNode stored = collection(collection).computeIfPresent(sourceRowId, (k, existing) -> {
             ObjectNode next = existing.deepCopy();
@@ -270,15 +265,21 @@ public final class TargetEmulator extends EmulatorServer {
                 .put("collection", collection).put("version", stored.get("version").asLong()).put("created", false));
     }
 
-    private Response put(Request request, String collection, String sourceRowId) {
+    /** The request's body as a JSON object, or the 400 answer. */
+    private Object jsonObject(Request request) {
         JsonNode payload;
         try {
             payload = JSON.readTree(request.body());
         } catch (IOException e) {
             return badJson(e);
         }
-        if (!(payload instanceof ObjectNode object)) {
-            return error(400, "bad_request", "The body must be a JSON object.");
+        return payload instanceof ObjectNode object ? object : error(400, "bad_request", "The body must be a JSON object.");
+    }
+
+    private Response put(Request request, String collection, String sourceRowId) {
+        Object parsed = jsonObject(request);
+        if (!(parsed instanceof ObjectNode object)) {
+            return (Response) parsed;
         }
         boolean[] created = new boolean[1];
         ObjectNode stored = collection(collection).compute(sourceRowId, (k, existing) -> {

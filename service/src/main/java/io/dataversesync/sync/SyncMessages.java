@@ -87,12 +87,7 @@ public class SyncMessages {
      * when it was read, so a target's first attempt needs no read of its own; a retry reads again.
      */
     public String changeBody(Exchange exchange) throws JsonProcessingException {
-        ObjectNode change = json.createObjectNode();
-        change.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
-        change.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
-        change.put("operation", exchange.getProperty(SyncProperties.OPERATION, String.class));
-        change.put("correlationId", exchange.getProperty(SyncProperties.CORRELATION_ID, String.class));
-        change.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
+        ObjectNode change = changeKeys(exchange);
         change.put("readAt", exchange.getProperty(SyncProperties.READ_AT, Long.class));
         String row = exchange.getMessage().getBody(String.class);
         if (row == null || row.isBlank() || exchange.getProperty(SyncProperties.ROW_DELETED, false, Boolean.class)) {
@@ -114,44 +109,44 @@ public class SyncMessages {
         if (!body.has("readAt")) {
             readNotification(exchange);
         } else {
-            EntitySettings entity = requireEntity(text(body, "entity"));
-            exchange.setProperty(SyncProperties.ENTITY, entity.logicalName());
-            exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
-            exchange.setProperty(SyncProperties.OPERATION, normalizeOperation(text(body, "operation")));
-            if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
-                exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
-            }
-            JsonNode readAt = body.get("readAt");
-            if (readAt == null || !readAt.canConvertToLong()) {
-                throw new InvalidMessageException("change needs readAt as epoch milliseconds");
-            }
-            if (clock.millis() - readAt.asLong() > snapshotMaxAgeMs) {
-                // too old to trust: no snapshot, the row is read again (sync-prepare-delivery)
-                exchange.setProperty(SyncProperties.READ_AT, null);
-                exchange.getMessage().setBody(null);
-                exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(entity.logicalName()));
-                Optional<Sagas.Saga> saga = sagas.of(target);
-                if (saga.isPresent()) {
-                    readSaga(exchange, body.get("saga"), saga.get(), target);
-                }
-                return;
-            }
-            exchange.setProperty(SyncProperties.READ_AT, readAt.asLong());
-            JsonNode row = body.get("row");
-            if (row != null && row.isObject()) {
-                exchange.setProperty(SyncProperties.ROW_DELETED, false);
-                exchange.setProperty(SyncProperties.ROW_ETAG, row.path("@odata.etag").asText(null));
-                exchange.getMessage().setBody(row.toString());
-            } else {
-                exchange.setProperty(SyncProperties.ROW_DELETED, true);
-                exchange.setProperty(SyncProperties.OPERATION, "Delete");
-                exchange.getMessage().setBody(null);
-            }
+            readSnapshot(exchange, body);
         }
         exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(exchange.getProperty(SyncProperties.ENTITY, String.class)));
         Optional<Sagas.Saga> saga = sagas.of(target);
         if (saga.isPresent()) {
             readSaga(exchange, body.get("saga"), saga.get(), target);
+        }
+    }
+
+    /** A published change: its keys, and its row unless the snapshot is too old to trust (then it is read again). */
+    private void readSnapshot(Exchange exchange, JsonNode body) {
+        EntitySettings entity = requireEntity(text(body, "entity"));
+        exchange.setProperty(SyncProperties.ENTITY, entity.logicalName());
+        exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
+        exchange.setProperty(SyncProperties.OPERATION, normalizeOperation(text(body, "operation")));
+        if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
+            exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+        }
+        JsonNode readAt = body.get("readAt");
+        if (readAt == null || !readAt.canConvertToLong()) {
+            throw new InvalidMessageException("change needs readAt as epoch milliseconds");
+        }
+        if (clock.millis() - readAt.asLong() > snapshotMaxAgeMs) {
+            // too old to trust: no snapshot, the row is read again (sync-prepare-delivery)
+            exchange.setProperty(SyncProperties.READ_AT, null);
+            exchange.getMessage().setBody(null);
+            return;
+        }
+        exchange.setProperty(SyncProperties.READ_AT, readAt.asLong());
+        JsonNode row = body.get("row");
+        if (row != null && row.isObject()) {
+            exchange.setProperty(SyncProperties.ROW_DELETED, false);
+            exchange.setProperty(SyncProperties.ROW_ETAG, row.path("@odata.etag").asText(null));
+            exchange.getMessage().setBody(row.toString());
+        } else {
+            exchange.setProperty(SyncProperties.ROW_DELETED, true);
+            exchange.setProperty(SyncProperties.OPERATION, "Delete");
+            exchange.getMessage().setBody(null);
         }
     }
 
@@ -256,14 +251,22 @@ public class SyncMessages {
         return sagaMessage(exchange, results).toString();
     }
 
+    /** What every message about a change carries: the row's keys, the operation, correlation id and first-request time. */
+    private ObjectNode changeKeys(Exchange exchange) {
+        ObjectNode change = json.createObjectNode();
+        change.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
+        change.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
+        change.put("operation", exchange.getProperty(SyncProperties.OPERATION, String.class));
+        change.put("correlationId", exchange.getProperty(SyncProperties.CORRELATION_ID, String.class));
+        change.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
+        return change;
+    }
+
     private ObjectNode sagaMessage(Exchange exchange, Map<String, String> results) {
-        ObjectNode message = json.createObjectNode();
-        message.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
-        message.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
-        message.put("operation", "Compensate".equals(exchange.getProperty(SyncProperties.OPERATION)) ? "Update"
-                : exchange.getProperty(SyncProperties.OPERATION, String.class));
-        message.put("correlationId", exchange.getProperty(SyncProperties.CORRELATION_ID, String.class));
-        message.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
+        ObjectNode message = changeKeys(exchange);
+        if ("Compensate".equals(exchange.getProperty(SyncProperties.OPERATION))) {
+            message.put("operation", "Update");
+        }
         ObjectNode saga = message.putObject("saga");
         saga.put("name", exchange.getProperty(SyncProperties.SAGA, String.class));
         saga.put("id", exchange.getProperty(SyncProperties.SAGA_ID, String.class));

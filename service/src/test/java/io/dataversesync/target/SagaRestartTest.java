@@ -45,17 +45,8 @@ class SagaRestartTest {
             Map.<String, String[]>of("accounts", new String[] {"account", "accountid"}), Map.of());
 
     static {
-        MDM.start();
-        CRM.start();
-        ERP.start();
         LOCAL.startNow();
-        FanOutSupport.addTargetFiles("saga");
-        System.setProperty("sync.targets", "customers,mdm,crm,erp");
-        System.setProperty("sync.sagas", "onboarding");
-        System.setProperty("sync.saga.onboarding.steps", "mdm,crm,erp");
-        FanOutSupport.target("mdm", MDM, "bearer", "mdm-key", "new_mdmid", "new_mdmhash", "new_mdmstatus");
-        FanOutSupport.target("crm", CRM, "bearer", "crm-key", "new_crmid", "new_crmhash", "new_crmstatus");
-        FanOutSupport.target("erp", ERP, "bearer", "erp-key", "new_erpid", "new_erphash", "new_erpstatus");
+        SagaTest.configureSaga(MDM, CRM, ERP);
         // erp's breaker opens after two failed calls: its sagas are held (not retried to exhaustion, not compensated)
         System.setProperty("sync.target.erp.breaker.minimum-calls", "2");
         System.setProperty("sync.target.erp.breaker.window-size", "4");

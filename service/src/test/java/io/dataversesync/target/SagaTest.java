@@ -25,16 +25,21 @@ class SagaTest extends SyncTestSupport {
     static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(FanOutSupport.freePort()).apiKey("erp-key"));
 
     static {
-        MDM.start();
-        CRM.start();
-        ERP.start();
+        configureSaga(MDM, CRM, ERP);
+    }
+
+    /** Starts the three steps' emulators and declares the saga onboarding = mdm, crm, erp by files and properties. */
+    static void configureSaga(TargetEmulator mdm, TargetEmulator crm, TargetEmulator erp) {
+        mdm.start();
+        crm.start();
+        erp.start();
         FanOutSupport.addTargetFiles("saga");
         System.setProperty("sync.targets", "customers,mdm,crm,erp");
         System.setProperty("sync.sagas", "onboarding");
         System.setProperty("sync.saga.onboarding.steps", "mdm,crm,erp");
-        FanOutSupport.target("mdm", MDM, "bearer", "mdm-key", "new_mdmid", "new_mdmhash", "new_mdmstatus");
-        FanOutSupport.target("crm", CRM, "bearer", "crm-key", "new_crmid", "new_crmhash", "new_crmstatus");
-        FanOutSupport.target("erp", ERP, "bearer", "erp-key", "new_erpid", "new_erphash", "new_erpstatus");
+        FanOutSupport.target("mdm", mdm, "bearer", "mdm-key", "new_mdmid", "new_mdmhash", "new_mdmstatus");
+        FanOutSupport.target("crm", crm, "bearer", "crm-key", "new_crmid", "new_crmhash", "new_crmstatus");
+        FanOutSupport.target("erp", erp, "bearer", "erp-key", "new_erpid", "new_erphash", "new_erpstatus");
     }
 
     @BeforeEach
@@ -120,8 +125,9 @@ class SagaTest extends SyncTestSupport {
         var deadLetter = receiveDeadLetter("dataverse-changes.mdm-compensation", Duration.ofSeconds(30));
         assertThat(deadLetter).isNotNull();
         assertThat(deadLetter.getMessage().getHeader("DeadLetterErrorDescription", String.class)).contains("saga=onboarding ");
-        await().atMost(Duration.ofSeconds(10)).until(() -> "CompensationFailed".equals(row(id).path("new_mdmstatus").asText()));
-        assertThat(row(id).path("new_crmstatus").asText()).isEqualTo("Compensated");
+        // the write-backs go through the ack queue, the failed compensation's mark directly: either may land first
+        await().atMost(Duration.ofSeconds(10)).until(() -> "CompensationFailed".equals(row(id).path("new_mdmstatus").asText())
+                && "Compensated".equals(row(id).path("new_crmstatus").asText()));
         assertThat(row(id).path("new_syncstatus").asText()).isEqualTo("Failed");
     }
 
