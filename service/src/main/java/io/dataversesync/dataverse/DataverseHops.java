@@ -277,7 +277,14 @@ public class DataverseHops {
             update.put(columns.status(), STATUS_FAILED);
         }
         update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
-        client.update(entities.get(entityName), rowId, update, correlationId(exchange));
+        try {
+            client.update(entities.get(entityName), rowId, update, correlationId(exchange));
+        } catch (DataverseException e) {
+            if (e.statusCode() != 404) {
+                throw e;
+            }
+            // the row is gone (or never existed): there is nothing to mark
+        }
     }
 
     /**

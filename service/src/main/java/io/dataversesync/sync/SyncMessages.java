@@ -377,7 +377,8 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.ENTITY, settings.logicalName());
         exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
         String target = text(body, "target");
-        if (!TargetNames.isValid(target) || targets.find(target).isEmpty()) {
+        boolean rowLevelFailure = "failed".equals(text(body, "outcome")) && target == null;
+        if (!rowLevelFailure && (!TargetNames.isValid(target) || targets.find(target).isEmpty())) {
             throw new InvalidMessageException("acknowledgement names no declared target (declared: " + targets.names() + "), was '"
                     + abbreviate(target) + "'");
         }
@@ -385,11 +386,16 @@ public class SyncMessages {
         String operation = normalizeOperation(text(body, "operation"));
         exchange.setProperty(SyncProperties.OPERATION, operation);
         String outcome = text(body, "outcome");
-        if (outcome != null && !outcome.equals("synced") && !outcome.equals("compensated")) {
-            throw new InvalidMessageException("acknowledgement outcome must be synced or compensated, was '" + abbreviate(outcome) + "'");
+        if (outcome != null && !outcome.equals("synced") && !outcome.equals("compensated") && !outcome.equals("failed")) {
+            throw new InvalidMessageException("acknowledgement outcome must be synced, compensated or failed, was '" + abbreviate(outcome) + "'");
         }
         boolean compensated = "compensated".equals(outcome);
-        exchange.setProperty(SyncProperties.OUTCOME, compensated ? "compensated" : "synced");
+        boolean failed = "failed".equals(outcome);
+        exchange.setProperty(SyncProperties.OUTCOME, outcome == null ? "synced" : outcome);
+        if (failed) {
+            readFailedMark(exchange, body);
+            return;
+        }
         String targetRowId = text(body, "targetRowId");
         if (!"Delete".equals(operation) && !compensated && (targetRowId == null || targetRowId.isBlank() || targetRowId.length() > 100)) {
             throw new InvalidMessageException("acknowledgement needs a targetRowId of 1..100 characters");
@@ -411,6 +417,47 @@ public class SyncMessages {
         if (body.hasNonNull("requestedAt") && exchange.getProperty(SyncProperties.REQUESTED_AT) == null) {
             exchange.setProperty(SyncProperties.REQUESTED_AT, body.get("requestedAt").asLong());
         }
+    }
+
+    /**
+     * Whether a dead-lettered message's Failed mark can go on the ack queue (behind the row's earlier
+     * acknowledgements): it passed validation (a configured entity, a row id), its row still exists, and it does not
+     * come from the ack queue itself (a write-back that failed for good marks directly).
+     */
+    public boolean queuesFailedMark(Exchange exchange) {
+        String entity = exchange.getProperty(SyncProperties.ENTITY, String.class);
+        return entity != null && entities.find(entity).isPresent()
+                && exchange.getProperty(SyncProperties.SOURCE_ROW_ID) != null
+                && !"RowDeleted".equals(exchange.getProperty(SyncProperties.FAILURE_REASON))
+                && exchange.getProperty(SyncProperties.WRITE_BACK_TARGET) == null
+                && !"ack-writeback-consumer".equals(exchange.getFromRouteId());
+    }
+
+    /** The Failed mark as an acknowledgement: which target (none: the row itself), why, and for a saga its id. */
+    public String failedAckBody(Exchange exchange) {
+        ObjectNode ack = changeKeys(exchange);
+        if ("Compensate".equals(exchange.getProperty(SyncProperties.OPERATION))) {
+            ack.put("operation", "Update");
+        }
+        ack.put("outcome", "failed");
+        ack.put("target", exchange.getProperty(SyncProperties.TARGET, String.class));
+        ack.put("reason", exchange.getProperty(SyncProperties.FAILURE_REASON, String.class));
+        ack.put("description", exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, String.class));
+        ack.put("compensating", exchange.getProperty(SyncProperties.COMPENSATING, false, Boolean.class));
+        ack.put("saga", exchange.getProperty(SyncProperties.SAGA, String.class));
+        ack.put("sagaId", exchange.getProperty(SyncProperties.SAGA_ID, String.class));
+        return ack.toString();
+    }
+
+    private void readFailedMark(Exchange exchange, JsonNode body) {
+        String reason = text(body, "reason");
+        exchange.setProperty(SyncProperties.FAILURE_REASON, reason == null ? "Failed" : abbreviate(reason, 100));
+        String description = text(body, "description");
+        exchange.setProperty(SyncProperties.FAILURE_DESCRIPTION, description == null ? "" : abbreviate(description, 2000));
+        exchange.setProperty(SyncProperties.COMPENSATING, body.path("compensating").asBoolean(false));
+        String sagaId = text(body, "sagaId");
+        exchange.setProperty(SyncProperties.SAGA_ID, sagaId == null ? null : requireGuid(sagaId, "sagaId"));
+        exchange.setProperty(SyncProperties.SAGA, abbreviate(text(body, "saga"), 40));
     }
 
     private JsonNode parseObject(String raw, String what) {
