@@ -123,6 +123,29 @@ class WebApiGapsTest extends DefaultEmulatorFixture {
         assertThat(json(changed).get("@odata.etag").asText()).isNotEqualTo(etag);
     }
 
+    // ---------------------------------------------------------------- formula columns
+
+    @Test
+    void aFormulaColumnIsComputedFromTheRowSelectableAndReadOnly() {
+        dataverse.registerTable("accounts", "account", "accountid", List.of("name", "new_astatus", "new_bstatus"));
+        dataverse.registerFormulaColumn("accounts", "new_syncstatus",
+                row -> "Synced".equals(row.path("new_astatus").asText()) && "Synced".equals(row.path("new_bstatus").asText()) ? "Synced" : "Syncing");
+        dataverse.upsertRow("accounts", ID_1, JSON.createObjectNode().put("name", "One"));
+
+        String url = api("accounts(" + ID_1 + ")?$select=name,new_syncstatus");
+        assertThat(json(get(url, auth(token))).get("new_syncstatus").asText()).isEqualTo("Syncing");
+        assertThat(method("PATCH", api("accounts(" + ID_1 + ")"), "{\"new_astatus\":\"Synced\",\"new_bstatus\":\"Synced\"}",
+                jsonHeaders(token)).statusCode()).isEqualTo(204);
+        assertThat(json(get(url, auth(token))).get("new_syncstatus").asText()).isEqualTo("Synced");
+
+        // read-only: a write naming it is refused and changes nothing
+        HttpResponse<String> write = method("PATCH", api("accounts(" + ID_1 + ")"), "{\"name\":\"x\",\"new_syncstatus\":\"Failed\"}",
+                jsonHeaders(token));
+        assertThat(write.statusCode()).isEqualTo(400);
+        assertThat(json(write).at("/error/message").asText()).contains("formula column 'new_syncstatus' is read-only");
+        assertThat(dataverse.row("accounts", ID_1).orElseThrow().get("name").asText()).isEqualTo("One");
+    }
+
     // ---------------------------------------------------------------- declared columns
 
     @Test
