@@ -347,16 +347,11 @@ public class SyncMessages {
 
     /** Hop 5: the acknowledgement, carrying both keys and what was synced. */
     public String ackBody(Exchange exchange) {
-        ObjectNode ack = json.createObjectNode();
+        ObjectNode ack = changeKeys(exchange);
         ack.put("target", exchange.getProperty(SyncProperties.TARGET, String.class));
-        ack.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
-        ack.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
         ack.put("targetRowId", exchange.getProperty(SyncProperties.TARGET_ROW_ID, String.class));
-        ack.put("operation", exchange.getProperty(SyncProperties.OPERATION, String.class));
-        ack.put("correlationId", exchange.getProperty(SyncProperties.CORRELATION_ID, String.class));
         ack.put("rowEtag", exchange.getProperty(SyncProperties.ROW_ETAG, String.class));
         ack.put("payloadHash", exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class));
-        ack.put("requestedAt", exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class));
         ack.put("syncedAt", clock.instant().toString());
         if ("compensated".equals(exchange.getProperty(SyncProperties.OUTCOME))) {
             ack.put("operation", "Update");
