@@ -208,10 +208,12 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.writeback.error-max-length") int errorMaxLength,
             @PropertyInject("sync.coalesce.enabled") boolean coalesce,
             @PropertyInject("sync.coalesce.window-ms") long coalesceWindowMs,
+            @PropertyInject("sync.coalesce.retry-window-ms") long coalesceRetryWindowMs,
             @PropertyInject("sync.coalesce.max-rows") int coalesceMaxRows,
             @PropertyInject("sync.writeback.batch.enabled") boolean batch,
             @PropertyInject("sync.writeback.batch.window-ms") long batchWindowMs,
             @PropertyInject("sync.writeback.batch.max-rows") int batchMaxRows,
+            @PropertyInject("sync.consumers.ack") int ackConsumers,
             @PropertyInject("sync.writeback.overall-status") String overallStatus,
             @PropertyInject("dataverse.timeout-ms") long timeoutMs) {
         WriteBackColumns columns = new WriteBackColumns(statusColumn.trim(), syncedAtColumn.trim(), errorColumn.trim(), errorMaxLength);
@@ -220,8 +222,12 @@ public class SyncBeans implements CamelContextAware {
         // threads owned by Camel: shut down with the context
         var executors = context.getExecutorServiceManager();
         DataverseHops hops = new DataverseHops(dataverseClient, entityCatalog, targetCatalog, columns, syncJson, clock,
-                new DataverseHops.Batching(coalesce, Duration.ofMillis(coalesceWindowMs), coalesceMaxRows, maxWait),
-                new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), batchMaxRows, maxWait),
+                new DataverseHops.Batching(coalesce, Duration.ofMillis(coalesceWindowMs), Duration.ofMillis(coalesceRetryWindowMs),
+                        coalesceMaxRows, maxWait),
+                // write-backs come from the ack consumers only, each waiting for its batch: once every one of them is
+                // in the open batch nothing else can join it, so it goes at once, and the long window only ever
+                // waits while acks trickle in (when a short one would send them a row or two per request)
+                new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), Math.min(batchMaxRows, Math.max(1, ackConsumers)), maxWait),
                 executors.newScheduledThreadPool(this, "dataverse-batch-timer", 1),
                 executors.newCachedThreadPool(this, "dataverse-batch"));
         boolean byFormula = switch (overallStatus.trim()) {

@@ -45,6 +45,8 @@ import org.junit.jupiter.api.BeforeEach;
         "sync.policy.jitter=0",
         "sync.policy.max-retries=3",
         "sync.policy.ack-writeback-consumer.max-retries=3",
+        // retries wait 50 ms here, not seconds: their reads need not wait a second to share a query either
+        "sync.coalesce.retry-window-ms=100",
         "sync.mappings.location={{sys:test.mappings.location:classpath:routes/mappings}}",
         "dataverse.timeout-ms=5000",
         "camel.component.http.response-timeout=5000",

@@ -40,8 +40,15 @@ public class DataverseHops {
     /** Overall status while some of a row's targets have this change and others not yet. */
     public static final String STATUS_SYNCING = "Syncing";
 
-    /** How reads and write-backs are grouped; maxRows 1 (or window 0 with maxRows 1) sends each on its own. */
-    public record Batching(boolean enabled, Duration window, int maxRows, Duration maxWait) {
+    /**
+     * How reads and write-backs are grouped; maxRows 1 (or window 0 with maxRows 1) sends each on its own.
+     * lateWindow: reads only, the window of a read that comes late anyway (a retry's or a replay's read at its
+     * target, see {@link #enrich}); write-backs use window.
+     */
+    public record Batching(boolean enabled, Duration window, Duration lateWindow, int maxRows, Duration maxWait) {
+        public Batching(boolean enabled, Duration window, int maxRows, Duration maxWait) {
+            this(enabled, window, window, maxRows, maxWait);
+        }
     }
 
     private record Read(String rowId, String correlationId) {
@@ -100,7 +107,7 @@ public class DataverseHops {
         // a read that starts now returns every change announced before now: the de-duplication relies on it
         exchange.setProperty(SyncProperties.READ_AT, clock.millis());
         Optional<ObjectNode> row = reads.enabled()
-                ? reader(entity).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
+                ? reader(entity, isLateRead(exchange)).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
         exchange.setProperty(SyncProperties.ROW_DELETED, row.isEmpty());
         if (row.isPresent()) {
@@ -230,8 +237,18 @@ public class DataverseHops {
     private Optional<ObjectNode> read(EntitySettings entity, Exchange exchange) throws Exception {
         String rowId = rowId(exchange);
         return reads.enabled()
-                ? reader(entity).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
+                ? reader(entity, false).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
+    }
+
+    /**
+     * A read that comes late anyway: a retry (it has waited seconds of backoff) or a target's read of a replayed
+     * or old copy (sync-prepare-delivery). Such reads trickle in one by one, so they wait for the longer late window
+     * (sync.coalesce.retry-window-ms) to share their In-filter query: a failing target's retries would otherwise
+     * cost one request each, the largest Dataverse cost of a fan-out with one unhealthy target (README, fan-out).
+     */
+    static boolean isLateRead(Exchange exchange) {
+        return exchange.getProperty(SyncProperties.RETRY_COUNT, 0, Integer.class) > 0 || exchange.getProperty(SyncProperties.TARGET) != null;
     }
 
     private void write(EntitySettings entity, Exchange exchange, ObjectNode update) throws Exception {
@@ -306,9 +323,10 @@ public class DataverseHops {
         });
     }
 
-    private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity) {
-        return readers.computeIfAbsent(entity.logicalName(), name -> new MicroBatcher<>("dataverse-read-" + name,
-                reads.maxRows(), reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable,
+    private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity, boolean late) {
+        String name = entity.logicalName() + (late ? "-late" : "");
+        return readers.computeIfAbsent(name, n -> new MicroBatcher<>("dataverse-read-" + n,
+                reads.maxRows(), late ? reads.lateWindow() : reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable,
                 (batch, next) -> fitsOneRequest(distinctRows(batch, next),
                         rows -> client.estimatedCost(DataverseCostEstimator.Kind.READ, rows), client.maxRequestCostMs())));
     }
