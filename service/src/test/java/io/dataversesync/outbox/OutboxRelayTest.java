@@ -58,6 +58,8 @@ class OutboxRelayTest extends SyncTestSupport {
         RecordedRequest delete = dataverseCalls("DELETE", record).get(0);
         assertThat(delete.path()).endsWith("/" + OUTBOX + "(" + record + ")");
         assertThat(delete.status()).isEqualTo(204);
+        assertThat(context.getRouteController().getRouteStatus("intake-relay-consumer")).as("the intake relay is off by default")
+                .isEqualTo(org.apache.camel.ServiceStatus.Stopped);
     }
 
     @Test
