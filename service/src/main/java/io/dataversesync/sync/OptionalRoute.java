@@ -5,9 +5,7 @@ import org.apache.camel.support.RoutePolicySupport;
 
 /**
  * Starts a route only when its feature is switched on (sync.outbox.enabled, sync.intake.enabled): a route file refers
- * to it as its {@code routePolicy}. Why not {@code autoStartup: "{{...}}"}: the route's autoStartup is a boolean in
- * camel-yaml-dsl 4.17's schema, which every route file is validated against (RouteSchemaTest); a policy sets it when
- * the route is initialised, before Camel decides which routes start.
+ * to it as its {@code routePolicy}. Why not {@code autoStartup: "{{...}}"}: docs/decisions.md, "Optional routes".
  */
 public class OptionalRoute extends RoutePolicySupport {
     private final boolean enabled;
