@@ -24,7 +24,7 @@ public final class SyncOutboxTable {
     private SyncOutboxTable() {
     }
 
-    /** Registers the table with the default names on an emulator (unless it serves that entity set already). */
+    /** Registers the table with the default names and its declared columns on an emulator. */
     public static DataverseEmulator register(DataverseEmulator dataverse) {
         return dataverse.registerTable(ENTITY_SET, LOGICAL_NAME, ID_COLUMN, COLUMNS);
     }
