@@ -13,6 +13,7 @@ import io.dataversesync.transport.ServiceBusTransport;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.Exchange;
+import org.slf4j.MDC;
 
 /**
  * The Dataverse side of routes/outbox-relay.camel.yaml: reads the outbox a page at a time (server-driven paging,
@@ -76,6 +77,8 @@ public class OutboxRelay {
         ObjectNode record = exchange.getMessage().getBody(ObjectNode.class);
         OutboxRecords.Decision decision = records.decide(record, clock.instant());
         exchange.setProperty(SyncProperties.OUTBOX_RECORD_ID, decision.recordId());
+        // the timer thread handles one record after the other: no log line may carry the previous record's id
+        MDC.put("correlationId", decision instanceof OutboxRecords.Relay r && r.correlationId() != null ? r.correlationId() : "-");
         if (decision instanceof OutboxRecords.Relay relay) {
             exchange.setProperty(SyncProperties.OUTBOX_DECISION, RELAY);
             exchange.setProperty(SyncProperties.ENTITY, relay.entity());
