@@ -215,6 +215,8 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.writeback.batch.max-rows") int batchMaxRows,
             @PropertyInject("sync.consumers.ack") int ackConsumers,
             @PropertyInject("sync.writeback.overall-status") String overallStatus,
+            @PropertyInject("sync.writeback.retrying-status.enabled") boolean retryingStatus,
+            @PropertyInject("sync.writeback.next-attempt-column") String nextAttemptColumn,
             @PropertyInject("dataverse.timeout-ms") long timeoutMs) {
         WriteBackColumns columns = new WriteBackColumns(statusColumn.trim(), syncedAtColumn.trim(), errorColumn.trim(), errorMaxLength);
         // a batch waits for its answer at most two request timeouts (it may wait for pacing before it is sent)
@@ -242,6 +244,49 @@ public class SyncBeans implements CamelContextAware {
             });
         }
         hops.overallStatusByFormula(byFormula);
+        hops.retryingStatus(retryingStatus ? nextAttemptColumn : null);
         return hops;
+    }
+
+    // ---- outbox relay, intake relay, Retrying status (issue 9) -------------------------------------------------
+
+    /** Starts routes/outbox-relay.camel.yaml's timer only when sync.outbox.enabled. */
+    @BindToRegistry
+    public io.dataversesync.sync.OptionalRoute outboxRelaySwitch(@PropertyInject("sync.outbox.enabled") boolean enabled) {
+        return new io.dataversesync.sync.OptionalRoute(enabled);
+    }
+
+    /** Starts routes/intake-relay.camel.yaml's consumer only when sync.intake.enabled. */
+    @BindToRegistry
+    public io.dataversesync.sync.OptionalRoute intakeRelaySwitch(@PropertyInject("sync.intake.enabled") boolean enabled) {
+        return new io.dataversesync.sync.OptionalRoute(enabled);
+    }
+
+    /** The outbox table as the plug-in writes it (sync.outbox.*) and the relay's Dataverse side. */
+    @BindToRegistry
+    public io.dataversesync.outbox.OutboxRelay outboxRelay(DataverseClient dataverseClient, EntityCatalog entityCatalog,
+            ObjectMapper syncJson, Clock clock, MeterRegistry metricsRegistry,
+            @PropertyInject("sync.outbox.entity-set") String entitySet,
+            @PropertyInject("sync.outbox.id-column") String idColumn,
+            @PropertyInject("sync.outbox.columns.entity") String entityColumn,
+            @PropertyInject("sync.outbox.columns.row-id") String rowIdColumn,
+            @PropertyInject("sync.outbox.columns.correlation-id") String correlationIdColumn,
+            @PropertyInject("sync.outbox.columns.status") String statusColumn,
+            @PropertyInject("sync.outbox.columns.error") String errorColumn,
+            @PropertyInject("sync.outbox.columns.created") String createdColumn,
+            @PropertyInject("sync.outbox.status.pending") String pending,
+            @PropertyInject("sync.outbox.status.failed") String failed,
+            @PropertyInject("sync.outbox.status.invalid") String invalid,
+            @PropertyInject("sync.outbox.stale-after-ms") long staleAfterMs,
+            @PropertyInject("sync.outbox.page-size") int pageSize,
+            @PropertyInject("sync.outbox.max-per-run") int maxPerRun,
+            @PropertyInject("sync.outbox.error-max-length") int errorMaxLength) {
+        var table = new io.dataversesync.sync.EntitySettings(entitySet.trim(), entitySet.trim(), idColumn.trim(), java.util.List.of(),
+                io.dataversesync.sync.EntitySettings.OnDeleted.DELETE);
+        var settings = new io.dataversesync.outbox.OutboxSettings(table, entityColumn.trim(), rowIdColumn.trim(), correlationIdColumn.trim(),
+                statusColumn.trim(), errorColumn.trim(), createdColumn.trim(), pending.trim(), failed.trim(), invalid.trim(),
+                Duration.ofMillis(staleAfterMs), pageSize, maxPerRun, errorMaxLength);
+        return new io.dataversesync.outbox.OutboxRelay(dataverseClient, settings,
+                new io.dataversesync.outbox.OutboxRecords(settings, entityCatalog), syncJson, clock, metricsRegistry);
     }
 }

@@ -129,6 +129,10 @@ public final class EmulatorMain {
                 dataverse.registerAlternateKey(table.entitySet(), key.toArray(String[]::new));
             }
         }
+        if (options.tables().stream().noneMatch(t -> t.entitySet().equals(SyncOutboxTable.ENTITY_SET))) {
+            // the service's outbox relay (sync.outbox.*) reads it with its default names
+            SyncOutboxTable.register(dataverse);
+        }
         SampleAccounts.seed(dataverse, options.tables().get(0).entitySet(), options.seed());
         dataverse.faults().latency(options.dataverseLatency())
                 .errorRate(null, options.dataverseErrorRate(), options.dataverseErrorStatus());

@@ -29,7 +29,7 @@ final class SampleAccounts {
             "address1_postalcode", "address1_country", "revenue", "numberofemployees", "industrycode",
             "accountcategorycode", "customertypecode", "creditonhold", "statecode", "statuscode",
             "versionnumber", "modifiedon", "createdon",
-            "new_targetrowid", "new_syncstatus", "new_syncedon", "new_syncerror", "new_syncedhash");
+            "new_targetrowid", "new_syncstatus", "new_syncedon", "new_syncerror", "new_syncedhash", "new_syncnextattempt");
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] NAMES = {"Fourth Coffee", "Contoso", "Fabrikam", "Adventure Works", "Litware",

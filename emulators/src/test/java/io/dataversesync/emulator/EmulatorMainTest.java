@@ -165,6 +165,30 @@ class EmulatorMainTest {
     }
 
     @Test
+    void theOutboxTableIsServedWithItsDeclaredColumns() {
+        int status = run(running -> {
+            String auth = "Bearer " + token(running.tokenUrl(), "local-sync-app", "local-secret");
+            String api = running.dataverseApiUrl();
+            // as the plug-in writes a record before it sends a notification
+            HttpResponse<String> created = TestHttp.method("POST", api + "new_syncoutboxes", "{\"new_entity\":\"account\","
+                    + "\"new_rowid\":\"" + SampleAccounts.id("accounts", 1) + "\",\"new_status\":\"failed\",\"new_error\":\"timeout\"}",
+                    "Authorization", auth, "Content-Type", "application/json");
+            assertThat(created.statusCode()).isEqualTo(204);
+            // as the relay reads them: failed or pending, one page
+            HttpResponse<String> read = get(api + "new_syncoutboxes?$select=new_entity,new_rowid,new_status,createdon&$filter="
+                    + URLEncoder.encode("Microsoft.Dynamics.CRM.In(PropertyName='new_status',PropertyValues=['failed','pending'])",
+                    StandardCharsets.UTF_8).replace("+", "%20"), "Authorization", auth, "Prefer", "odata.maxpagesize=10");
+            assertThat(read.statusCode()).isEqualTo(200);
+            assertThat(json(read).get("value")).hasSize(1);
+            assertThat(json(read).get("value").get(0).get("createdon").asText()).isNotBlank();
+            HttpResponse<String> unknown = TestHttp.method("POST", api + "new_syncoutboxes", "{\"new_rowidd\":\"x\"}",
+                    "Authorization", auth, "Content-Type", "application/json");
+            assertThat(unknown.statusCode()).isEqualTo(400);
+        });
+        assertThat(status).isZero();
+    }
+
+    @Test
     void theExecutionBudgetAndCostOptionsReachTheEmulator() {
         int status = run(running -> {
             String token = token(running.tokenUrl(), "local-sync-app", "local-secret");

@@ -25,6 +25,10 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
     private String outboundQueue;
     @PropertyInject("sync.queue.ack")
     private String ackQueue;
+    @PropertyInject("sync.intake.enabled")
+    private boolean intake;
+    @PropertyInject("sync.queue.intake")
+    private String intakeQueue;
     @PropertyInject("sync.topic.changes")
     private String changesTopic;
     @PropertyInject("sync.targets")
@@ -47,7 +51,8 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
             return;
         }
         EmbeddedBroker broker = new EmbeddedBroker(java.nio.file.Path.of(dataDir.trim()), url.trim(),
-                java.util.List.of(outboundQueue.trim(), ackQueue.trim()),
+                intake ? java.util.List.of(outboundQueue.trim(), ackQueue.trim(), intakeQueue.trim())
+                        : java.util.List.of(outboundQueue.trim(), ackQueue.trim()),
                 new EmbeddedBroker.Topic(changesTopic.trim(), subscriptions(context)),
                 maxDeliveryAttempts, redeliveryDelayMs);
         broker.start();

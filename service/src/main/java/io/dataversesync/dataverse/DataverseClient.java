@@ -133,6 +133,64 @@ public class DataverseClient {
         return rows;
     }
 
+    /** One page of a query: its rows and the {@code @odata.nextLink} of the next page (null on the last page). */
+    public record Page(List<ObjectNode> rows, String nextLink) {
+    }
+
+    /**
+     * The first page of a query with server-driven paging: {@code Prefer: odata.maxpagesize} asks for the page size,
+     * Dataverse answers at most that many rows and {@code @odata.nextLink} when more remain ("Page results",
+     * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results). {@code filter} is an
+     * OData $filter the caller built from its own settings (never from message content); null for none.
+     */
+    public Page queryPage(EntitySettings table, Collection<String> columns, String filter, int pageSize, String correlationId)
+            throws IOException, InterruptedException {
+        String uri = baseUrl + API_PATH + table.entitySet() + "?$select=" + select(columns)
+                + (filter == null ? "" : "&$filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8).replace("+", "%20"));
+        return page(URI.create(uri), pageSize, correlationId);
+    }
+
+    /**
+     * The next page: the {@code @odata.nextLink} exactly as Dataverse returned it (the doc above: do not change it),
+     * with the same page size. A link that does not point at this client's Web API is refused: the bearer token
+     * never goes anywhere else.
+     */
+    public Page nextPage(String nextLink, int pageSize, String correlationId) throws IOException, InterruptedException {
+        if (nextLink == null || !nextLink.startsWith(baseUrl + API_PATH)) {
+            throw new DataverseException(502, null, "@odata.nextLink does not point at " + baseUrl + API_PATH, null);
+        }
+        return page(URI.create(nextLink), pageSize, correlationId);
+    }
+
+    private Page page(URI uri, int pageSize, String correlationId) throws IOException, InterruptedException {
+        if (pageSize < 1 || pageSize > 5000) {
+            throw new IllegalArgumentException("a page holds 1..5000 rows, was " + pageSize);
+        }
+        HttpResponse<String> response = send("read-page", pageSize,
+                (user, b) -> b.uri(uri).header("Prefer", "odata.maxpagesize=" + pageSize).GET(), correlationId);
+        requireSuccess(response);
+        JsonNode body = json.readTree(response.body());
+        List<ObjectNode> rows = new ArrayList<>();
+        for (JsonNode row : body.path("value")) {
+            if (row instanceof ObjectNode o) {
+                rows.add(o);
+            }
+        }
+        JsonNode next = body.get("@odata.nextLink");
+        return new Page(rows, next == null || next.isNull() ? null : next.asText());
+    }
+
+    /** Deletes a row by key; false when Dataverse says it does not exist (404: already gone). */
+    public boolean delete(EntitySettings table, String rowId, String correlationId) throws IOException, InterruptedException {
+        URI uri = URI.create(baseUrl + API_PATH + table.entitySet() + "(" + rowId + ")");
+        HttpResponse<String> response = send("delete", 1, (user, b) -> b.uri(uri).DELETE(), correlationId);
+        if (response.statusCode() == 404) {
+            return false;
+        }
+        requireSuccess(response);
+        return true;
+    }
+
     /**
      * Updates columns of an existing row. If-Match: * makes Dataverse refuse to create the row when it was deleted
      * meanwhile (404) instead of upserting a ghost.

@@ -39,6 +39,8 @@ public class DataverseHops {
     public static final String STATUS_COMPENSATION_FAILED = "CompensationFailed";
     /** Overall status while some of a row's targets have this change and others not yet. */
     public static final String STATUS_SYNCING = "Syncing";
+    /** A target's delivery failed transiently and is scheduled again (sync.writeback.retrying-status.enabled). */
+    public static final String STATUS_RETRYING = "Retrying";
 
     /**
      * How reads and write-backs are grouped; maxRows 1 (or window 0 with maxRows 1) sends each on its own.
@@ -67,6 +69,8 @@ public class DataverseHops {
     private final Batching writes;
     /** true: the overall status is a formula column Dataverse computes (sync.writeback.overall-status = formula). */
     private boolean overallByFormula;
+    /** The column of the next attempt's time with the Retrying status on; null when it is off. */
+    private String nextAttemptColumn;
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
     private final Map<String, MicroBatcher<Read, Optional<ObjectNode>>> readers = new ConcurrentHashMap<>();
@@ -98,6 +102,14 @@ public class DataverseHops {
      */
     public void overallStatusByFormula(boolean byFormula) {
         this.overallByFormula = byFormula;
+    }
+
+    /**
+     * sync.writeback.retrying-status.enabled: Retrying write-backs fill {@code column} with the next attempt's time,
+     * and Synced and Failed write-backs clear it. Off (null): the column is never written (it may not exist).
+     */
+    public void retryingStatus(String column) {
+        this.nextAttemptColumn = column == null || column.isBlank() ? null : column.trim();
     }
 
     /** Hop 2: the body becomes the row as Dataverse has it now; a missing row sets syncRowDeleted. */
@@ -140,6 +152,9 @@ public class DataverseHops {
             update.put(target.writeBack().statusColumn(), STATUS_SYNCED);
         }
         if (overallByFormula) {
+            if (nextAttemptColumn != null && subscribers.size() == 1) {
+                update.putNull(nextAttemptColumn);
+            }
             update.put(columns.syncedAt(), clock.instant().toString());
             write(entity, exchange, update);
             return;
@@ -160,8 +175,56 @@ public class DataverseHops {
         update.put(columns.syncedAt(), clock.instant().toString());
         if (STATUS_SYNCED.equals(overall)) {
             update.putNull(columns.error());
+            if (nextAttemptColumn != null) {
+                update.putNull(nextAttemptColumn);
+            }
         }
         write(entity, exchange, update);
+    }
+
+    /**
+     * Hop 6 of a Retrying status (sync.writeback.retrying-status.enabled): the target's delivery failed transiently and
+     * its retry is scheduled. The target's status and the row's overall status say Retrying (unless another target
+     * failed for good: Failed stays), the next-attempt column when, the error column why. It came through the ack
+     * queue behind the row's earlier acknowledgements, and the retry's own acknowledgement comes after it, so it never
+     * overwrites a later Synced. A row that is gone has nothing to show it on.
+     */
+    public void writeBackRetrying(Exchange exchange) throws Exception {
+        EntitySettings entity = entity(exchange);
+        TargetSettings target = targets.get(exchange.getProperty(SyncProperties.WRITE_BACK_TARGET, String.class));
+        List<TargetSettings> subscribers = targets.subscribersOf(entity.logicalName());
+        Long nextAttempt = exchange.getProperty(SyncProperties.RETRY_AT, Long.class);
+        String at = nextAttempt == null ? null : java.time.Instant.ofEpochMilli(nextAttempt).toString();
+        ObjectNode update = json.createObjectNode();
+        if (target.writeBack().statusColumn() != null) {
+            update.put(target.writeBack().statusColumn(), STATUS_RETRYING);
+        }
+        if (nextAttemptColumn != null) {
+            update.put(nextAttemptColumn, at);
+        }
+        String text = target.name() + ": " + exchange.getProperty(SyncProperties.FAILURE_REASON, String.class) + ", retry "
+                + exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class) + " at " + at + ": "
+                + exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, "", String.class);
+        update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
+        if (!overallByFormula) {
+            String overall = STATUS_RETRYING;
+            if (subscribers.size() > 1) {
+                Optional<ObjectNode> current = read(entity, exchange);
+                if (current.isEmpty()) {
+                    return;
+                }
+                overall = overallStatus(subscribers, target, STATUS_RETRYING, current.get());
+            }
+            update.put(columns.status(), overall);
+        }
+        try {
+            write(entity, exchange, update);
+        } catch (DataverseException e) {
+            if (e.statusCode() != 404) {
+                throw e;
+            }
+            // the row is gone: nothing to show the retry on (the retry itself finds that out)
+        }
     }
 
     /**
@@ -204,7 +267,8 @@ public class DataverseHops {
     /**
      * The overall status of a row from its targets' statuses, the rule of sync.writeback.overall-status = service and
      * of the formula column of the formula mode (README, "Overall status"): a failed compensation makes it Failed; a
-     * compensated saga Compensated; a failed target Failed; Synced when every target is; Syncing in between.
+     * compensated saga Compensated; a failed target Failed; a target retrying Retrying; Synced when every target is;
+     * Syncing in between.
      */
     public static String overallStatus(List<String> statuses) {
         if (statuses.contains(STATUS_COMPENSATION_FAILED)) {
@@ -215,6 +279,9 @@ public class DataverseHops {
         }
         if (statuses.contains(STATUS_FAILED)) {
             return STATUS_FAILED;
+        }
+        if (statuses.contains(STATUS_RETRYING)) {
+            return STATUS_RETRYING;
         }
         return statuses.stream().allMatch(STATUS_SYNCED::equals) ? STATUS_SYNCED : STATUS_SYNCING;
     }
@@ -294,6 +361,9 @@ public class DataverseHops {
             update.put(columns.status(), STATUS_FAILED);
         }
         update.put(columns.error(), text.length() > columns.errorMaxLength() ? text.substring(0, columns.errorMaxLength()) : text);
+        if (nextAttemptColumn != null) {
+            update.putNull(nextAttemptColumn);
+        }
         try {
             client.update(entities.get(entityName), rowId, update, correlationId(exchange));
         } catch (DataverseException e) {

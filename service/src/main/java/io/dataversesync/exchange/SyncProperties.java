@@ -73,6 +73,25 @@ public final class SyncProperties {
     public static final String FAILURE_REASON = "syncFailureReason";
     public static final String FAILURE_DESCRIPTION = "syncFailureDescription";
 
+    // the outbox relay (routes/outbox-relay.camel.yaml)
+    /** The outbox record being relayed (its key, a GUID). */
+    public static final String OUTBOX_RECORD_ID = "syncOutboxRecordId";
+    /** relay, wait or refuse (OutboxRelay). */
+    public static final String OUTBOX_DECISION = "syncOutboxDecision";
+    /** Why a record waits or is refused. */
+    public static final String OUTBOX_REASON = "syncOutboxReason";
+    /** The @odata.nextLink of the page just read (null: the last page). */
+    public static final String OUTBOX_NEXT_LINK = "syncOutboxNextLink";
+    /** Records read in this run so far. */
+    public static final String OUTBOX_READ = "syncOutboxRead";
+    /** Whether the run reads another page. */
+    public static final String OUTBOX_MORE = "syncOutboxMore";
+    /**
+     * What a follow-up message on the ack queue is besides an acknowledgement (retrying-N: a Retrying status): Service
+     * Bus derives its MessageId from it, so it never equals the id of the same received message's acknowledgement.
+     */
+    public static final String FOLLOW_UP_KIND = "syncFollowUpKind";
+
     /** The hop of a target's own call (set just before it; the target's breaker counts its failures). */
     public static final String TARGET_HOP = "sync-call-target";
 

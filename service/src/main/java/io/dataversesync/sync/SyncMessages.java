@@ -83,6 +83,32 @@ public class SyncMessages {
     }
 
     /**
+     * A change notification as the plug-in step sends it (the outbox relay sends one per record): entity, Source Row
+     * ID and operation from the exchange; the correlation id travels in the message's envelope.
+     */
+    public String notificationBody(Exchange exchange) {
+        ObjectNode n = json.createObjectNode();
+        n.put("entity", exchange.getProperty(SyncProperties.ENTITY, String.class));
+        n.put("sourceRowId", exchange.getProperty(SyncProperties.SOURCE_ROW_ID, String.class));
+        n.put("operation", exchange.getProperty(SyncProperties.OPERATION, String.class));
+        return n.toString();
+    }
+
+    /**
+     * The intake relay: what Dataverse's built-in service endpoint posts, a RemoteExecutionContext, validated like a
+     * notification (a synced entity, a GUID row id, Create / Update / Delete) before it is relayed. Only that shape is
+     * accepted on the intake queue: our own notifications go to the outbound queue directly.
+     */
+    public void readIntake(Exchange exchange) {
+        JsonNode body = parseObject(exchange.getProperty(SyncProperties.ORIGINAL_BODY, String.class), "RemoteExecutionContext");
+        if (!body.has("PrimaryEntityName") || !body.has("PrimaryEntityId")) {
+            throw new InvalidMessageException("the intake queue takes the RemoteExecutionContext Dataverse posts (PrimaryEntityName, "
+                    + "PrimaryEntityId, MessageName); this message lacks PrimaryEntityName or PrimaryEntityId");
+        }
+        readNotification(exchange);
+    }
+
+    /**
      * The fan-out: what every target receives on the changes topic. The row as read (null when it is gone) and
      * when it was read, so a target's first attempt needs no read of its own; a retry reads again.
      */
@@ -381,14 +407,20 @@ public class SyncMessages {
         String operation = normalizeOperation(text(body, "operation"));
         exchange.setProperty(SyncProperties.OPERATION, operation);
         String outcome = text(body, "outcome");
-        if (outcome != null && !outcome.equals("synced") && !outcome.equals("compensated") && !outcome.equals("failed")) {
-            throw new InvalidMessageException("acknowledgement outcome must be synced, compensated or failed, was '" + abbreviate(outcome) + "'");
+        if (outcome != null && !outcome.equals("synced") && !outcome.equals("compensated") && !outcome.equals("failed")
+                && !outcome.equals("retrying")) {
+            throw new InvalidMessageException("acknowledgement outcome must be synced, compensated, failed or retrying, was '"
+                    + abbreviate(outcome) + "'");
         }
         boolean compensated = "compensated".equals(outcome);
         boolean failed = "failed".equals(outcome);
         exchange.setProperty(SyncProperties.OUTCOME, outcome == null ? "synced" : outcome);
         if (failed) {
             readFailedMark(exchange, body);
+            return;
+        }
+        if ("retrying".equals(outcome)) {
+            readRetrying(exchange, body);
             return;
         }
         String targetRowId = text(body, "targetRowId");
@@ -442,6 +474,39 @@ public class SyncMessages {
         ack.put("saga", exchange.getProperty(SyncProperties.SAGA, String.class));
         ack.put("sagaId", exchange.getProperty(SyncProperties.SAGA_ID, String.class));
         return ack.toString();
+    }
+
+    /**
+     * The Retrying status as an acknowledgement (sync.writeback.retrying-status.enabled): the policy scheduled a retry
+     * of this target's delivery; it goes on the ack queue behind the row's earlier acknowledgements, in the same
+     * transaction as the retry copy.
+     */
+    public String retryingAckBody(Exchange exchange) {
+        ObjectNode ack = changeKeys(exchange);
+        ack.put("outcome", "retrying");
+        ack.put("target", exchange.getProperty(SyncProperties.TARGET, String.class));
+        ack.put("nextAttemptAt", exchange.getProperty(SyncProperties.RETRY_AT, Long.class));
+        ack.put("retry", exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class));
+        ack.put("reason", exchange.getProperty(SyncProperties.FAILURE_REASON, String.class));
+        ack.put("description", exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, String.class));
+        return ack.toString();
+    }
+
+    private void readRetrying(Exchange exchange, JsonNode body) {
+        JsonNode at = body.get("nextAttemptAt");
+        if (at == null || !at.canConvertToLong() || at.asLong() <= 0) {
+            throw new InvalidMessageException("a retrying acknowledgement needs nextAttemptAt as epoch milliseconds");
+        }
+        exchange.setProperty(SyncProperties.RETRY_AT, at.asLong());
+        JsonNode retry = body.get("retry");
+        exchange.setProperty(SyncProperties.NEXT_RETRY_COUNT, retry != null && retry.canConvertToInt() ? retry.asInt() : null);
+        String reason = text(body, "reason");
+        exchange.setProperty(SyncProperties.FAILURE_REASON, reason == null ? "Transient" : abbreviate(reason, 100));
+        String description = text(body, "description");
+        exchange.setProperty(SyncProperties.FAILURE_DESCRIPTION, description == null ? "" : abbreviate(description, 2000));
+        if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
+            exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+        }
     }
 
     private void readFailedMark(Exchange exchange, JsonNode body) {

@@ -175,7 +175,10 @@ public class ServiceBusTransport implements Transport {
 
     @Override
     public void prepareFollowUp(Exchange exchange) {
-        fresh(exchange, exchange.getMessage().getBody(), "follow-up");
+        // a Retrying status is a follow-up too, of the same received message as a later acknowledgement might be
+        // (redelivery): its own purpose keeps duplicate detection from taking one for the other
+        String kind = exchange.getProperty(SyncProperties.FOLLOW_UP_KIND, String.class);
+        fresh(exchange, exchange.getMessage().getBody(), kind == null ? "follow-up" : "follow-up-" + kind);
     }
 
     @Override

@@ -133,6 +133,23 @@ class AzureProfileTest {
     }
 
     @Test
+    void theIntakeConsumerIsAPeekLockConsumerWithoutSessionsAndOffByDefault() {
+        Endpoint endpoint = context.getRoute("intake-relay-consumer").getEndpoint();
+        assertThat(endpoint.getEndpointUri()).startsWith("azure-servicebus://dataverse-intake?");
+        ServiceBusConfiguration c = ((ServiceBusEndpoint) endpoint).getConfiguration();
+        // Dataverse's built-in service endpoint cannot set a SessionId: its queue has no sessions
+        assertThat(c.isSessionEnabled()).isFalse();
+        assertThat(c.getServiceBusReceiveMode()).isEqualTo(ServiceBusReceiveMode.PEEK_LOCK);
+        assertThat(c.isEnableDeadLettering()).isTrue();
+        assertThat(c.getCredentialType()).isEqualTo(CredentialType.AZURE_IDENTITY);
+        assertThat(c.getFullyQualifiedNamespace()).isEqualTo(NAMESPACE);
+        assertThat(c.getMaxConcurrentCalls()).isEqualTo(Integer.parseInt(context.resolvePropertyPlaceholders("{{sync.consumers.intake}}")));
+        assertThat(context.getRoute("outbound-sync-consumer").isAutoStartup()).as("control: a route that is not optional").isTrue();
+        assertThat(context.getRoute("intake-relay-consumer").isAutoStartup()).as("sync.intake.enabled = false").isFalse();
+        assertThat(context.getRoute("outbox-relay").isAutoStartup()).as("sync.outbox.enabled = false").isFalse();
+    }
+
+    @Test
     void eachTargetConsumesItsOwnSessionSubscriptionOnTheChangesTopic() {
         assertThat(context.resolvePropertyPlaceholders("{{sync.targets}}")).isEqualTo("customers");
         String topic = context.resolvePropertyPlaceholders("{{sync.topic.changes}}");

@@ -29,4 +29,13 @@ class DataverseHopsTest {
     void aSingleRowAlwaysGoes() {
         assertThat(DataverseHops.fitsOneRequest(1, rows -> 1_000_000, 20_000)).isTrue();
     }
+
+    @Test
+    void theOverallStatusRuleRanksARetryingTargetBelowAFailedOneAndAboveSyncedAndSyncing() {
+        assertThat(DataverseHops.overallStatus(java.util.List.of("Synced", "Retrying"))).isEqualTo("Retrying");
+        assertThat(DataverseHops.overallStatus(java.util.List.of("Failed", "Retrying"))).isEqualTo("Failed");
+        assertThat(DataverseHops.overallStatus(java.util.Arrays.asList("Retrying", null))).isEqualTo("Retrying");
+        assertThat(DataverseHops.overallStatus(java.util.Arrays.asList("Synced", null))).isEqualTo("Syncing");
+        assertThat(DataverseHops.overallStatus(java.util.List.of("Synced", "Synced"))).isEqualTo("Synced");
+    }
 }

@@ -123,4 +123,39 @@ class SyncMessagesTest {
         assertThat(in.getProperty(SyncProperties.CORRELATION_ID)).isEqualTo("c-1");
         assertThat(in.getProperty(SyncProperties.REQUESTED_AT)).isEqualTo(1234L);
     }
+
+    @Test
+    void aRetryingStatusRoundTripsThroughTheAckQueue() {
+        Exchange out = received("{}");
+        out.setProperty(SyncProperties.ENTITY, "account");
+        out.setProperty(SyncProperties.SOURCE_ROW_ID, ID);
+        out.setProperty(SyncProperties.OPERATION, "Update");
+        out.setProperty(SyncProperties.CORRELATION_ID, "c-2");
+        out.setProperty(SyncProperties.TARGET, "customers");
+        out.setProperty(SyncProperties.RETRY_AT, 1_764_064_800_000L);
+        out.setProperty(SyncProperties.NEXT_RETRY_COUNT, 2);
+        out.setProperty(SyncProperties.FAILURE_REASON, "HttpStatus503");
+        out.setProperty(SyncProperties.FAILURE_DESCRIPTION, "hop=call-target; retryCount=1");
+        Exchange in = received(messages.retryingAckBody(out));
+        messages.readAck(in);
+        assertThat(in.getProperty(SyncProperties.OUTCOME)).isEqualTo("retrying");
+        assertThat(in.getProperty(SyncProperties.WRITE_BACK_TARGET)).isEqualTo("customers");
+        assertThat(in.getProperty(SyncProperties.RETRY_AT)).isEqualTo(1_764_064_800_000L);
+        assertThat(in.getProperty(SyncProperties.NEXT_RETRY_COUNT)).isEqualTo(2);
+        assertThat(in.getProperty(SyncProperties.FAILURE_REASON)).isEqualTo("HttpStatus503");
+        assertThat(in.getProperty(SyncProperties.CORRELATION_ID)).isEqualTo("c-2");
+        assertThatThrownBy(() -> messages.readAck(received("{\"target\":\"customers\",\"entity\":\"account\",\"sourceRowId\":\"" + ID
+                + "\",\"outcome\":\"retrying\"}"))).hasMessageContaining("nextAttemptAt");
+    }
+
+    @Test
+    void theIntakeTakesOnlyARemoteExecutionContext() throws Exception {
+        String sample = new String(getClass().getResourceAsStream("/samples/remote-execution-context-update.json").readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        Exchange e = received(sample);
+        messages.readIntake(e);
+        assertThat(e.getProperty(SyncProperties.ENTITY)).isEqualTo("account");
+        assertThatThrownBy(() -> messages.readIntake(received("{\"entity\":\"account\",\"sourceRowId\":\"" + ID + "\"}")))
+                .isInstanceOf(InvalidMessageException.class).hasMessageContaining("RemoteExecutionContext");
+    }
 }

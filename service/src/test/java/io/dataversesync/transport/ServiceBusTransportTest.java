@@ -332,6 +332,44 @@ class ServiceBusTransportTest {
         assertThat(sent).allSatisfy(s -> assertThat(s.message().getSessionId()).isEqualTo(ROW));
     }
 
+    @Test
+    void anIntakeMessageIsRelayedToTheOutboundQueueWithTheRowAsSessionAndTheSameIdWhenRelayedTwice() throws Exception {
+        loadServiceBusRouteFile();
+        var template = context.createProducerTemplate();
+        for (int i = 0; i < 2; i++) {
+            // what the built-in endpoint posted to the (session-less) intake queue, delivered twice (lost completion)
+            Exchange intake = received("intake-1", null, new HashMap<>());
+            intake.getMessage().removeHeader("CamelAzureServiceBusSessionId");
+            intake.setProperty(SyncProperties.QUEUE, "dataverse-intake");
+            transport.readEnvelope(intake);
+            intake.setProperty(SyncProperties.CORRELATION_ID, "corr-from-body");
+            assertThat(template.send("direct:transport-send-notification", intake).getException()).isNull();
+        }
+        assertThat(sent).extracting(Sent::to).containsExactly(Destination.queue("dataverse-outbound"), Destination.queue("dataverse-outbound"));
+        assertThat(sent).allSatisfy(s -> {
+            assertThat(s.message().getSessionId()).isEqualTo(ROW);
+            assertThat(s.message().getCorrelationId()).isEqualTo("corr-from-body");
+            assertThat(s.message().getBody().toString()).isEqualTo(BODY);
+        });
+        assertThat(sent.get(1).message().getMessageId()).as("duplicate detection drops the second relay")
+                .isEqualTo(sent.get(0).message().getMessageId()).isNotEqualTo("intake-1");
+    }
+
+    @Test
+    void aRetryingStatusNeverSharesTheMessageIdOfTheSameMessagesAcknowledgement() {
+        Exchange retrying = received("change-1", "corr-1", new HashMap<>());
+        retrying.setProperty(SyncProperties.SUBSCRIPTION, "customers");
+        transport.readEnvelope(retrying);
+        retrying.setProperty(SyncProperties.FOLLOW_UP_KIND, "retrying-1");
+        transport.prepareFollowUp(retrying);
+        Exchange ack = received("change-1", "corr-1", new HashMap<>());
+        ack.setProperty(SyncProperties.SUBSCRIPTION, "customers");
+        transport.readEnvelope(ack);
+        transport.prepareFollowUp(ack);
+        assertThat(ServiceBusTransport.toServiceBusMessage(retrying.getMessage()).getMessageId())
+                .isNotEqualTo(ServiceBusTransport.toServiceBusMessage(ack.getMessage()).getMessageId());
+    }
+
     /** routes/transport/servicebus.camel.yaml as deployed, with a stand-in for the sync-hop routeConfiguration. */
     private void loadServiceBusRouteFile() throws Exception {
         context.getPropertiesComponent().addInitialProperty("sync.topic.changes", "dataverse-changes");

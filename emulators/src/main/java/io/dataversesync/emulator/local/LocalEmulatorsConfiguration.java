@@ -76,6 +76,7 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
         Map<String, String[]> tables = new LinkedHashMap<>();
         Map<String, Set<String>> columns = new LinkedHashMap<>();
         tables(p, tables, columns);
+        outboxTable(p, tables, columns);
         LocalEnvironment local = LocalEnvironment.create(settings,
                 Integer.parseInt(required(p, "sync.local.target-port")), required(p, "sync.local.target-api-key"), tables, columns);
         if ("formula".equals(optional(p, "sync.writeback.overall-status", "service"))) {
@@ -106,6 +107,11 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
                 }
             }
         }
+        // the Retrying status' next attempt (sync.writeback.next-attempt-column)
+        String nextAttempt = optional(p, "sync.writeback.next-attempt-column", null);
+        if (nextAttempt != null) {
+            writeBack.add(nextAttempt);
+        }
         for (String entity : required(p, "sync.entities").split(",")) {
             String name = entity.trim();
             if (name.isEmpty()) {
@@ -120,6 +126,27 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
             declared.addAll(writeBack);
             columns.put(entitySet, declared);
         }
+    }
+
+    /**
+     * The outbox table the service's outbox relay reads (sync.outbox.entity-set, id-column, columns.*), with its
+     * columns declared, so a test (or the demo) creates records through the Web API as the plug-in does. Its logical
+     * name is the id column without its "id" suffix (Dataverse's convention for custom tables).
+     */
+    private static void outboxTable(PropertiesComponent p, Map<String, String[]> tables, Map<String, Set<String>> columns) {
+        String entitySet = optional(p, "sync.outbox.entity-set", null);
+        String idColumn = optional(p, "sync.outbox.id-column", null);
+        if (entitySet == null || idColumn == null || tables.containsKey(entitySet)) {
+            return;
+        }
+        String logicalName = idColumn.endsWith("id") ? idColumn.substring(0, idColumn.length() - 2) : idColumn;
+        tables.put(entitySet, new String[] {logicalName, idColumn});
+        Set<String> declared = new LinkedHashSet<>();
+        declared.add(idColumn);
+        for (String column : List.of("entity", "row-id", "correlation-id", "status", "error", "created")) {
+            declared.add(required(p, "sync.outbox.columns." + column));
+        }
+        columns.put(entitySet, declared);
     }
 
     /**
@@ -146,6 +173,9 @@ public class LocalEmulatorsConfiguration implements CamelConfiguration {
                 }
                 if (statuses.contains("Failed")) {
                     return "Failed";
+                }
+                if (statuses.contains("Retrying")) {
+                    return "Retrying";
                 }
                 return statuses.stream().allMatch("Synced"::equals) ? "Synced" : "Syncing";
             });
