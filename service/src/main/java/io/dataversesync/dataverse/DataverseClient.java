@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.dataverse.odata.ODataBatch;
 import io.dataversesync.policy.RetryAfter;
+import io.dataversesync.security.CorrelationIds;
 import io.dataversesync.sync.EntitySettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -262,7 +263,8 @@ public class DataverseClient {
                 .header("Accept", "application/json")
                 .header("OData-MaxVersion", "4.0")
                 .header("OData-Version", "4.0");
-        if (correlationId != null) {
+        // checked when the message was read (CorrelationIds); a value that is not valid here is never sent
+        if (CorrelationIds.isValid(correlationId)) {
             b.header("X-Correlation-ID", correlationId);
         }
         HttpRequest request = shape.shape(user, b).build();

@@ -81,6 +81,8 @@ public class ServiceBusTransport implements Transport {
     /** Endpoint options of the senders (namespace, credential), resolved from the Camel properties. */
     public static final String SENDER_OPTIONS_PROPERTY = "sync.servicebus.common-options";
     static final int MAX_DEAD_LETTER_TEXT = 4000;
+    /** A W3C traceparent (version 00), the form the Azure SDKs write as Diagnostic-Id. */
+    static final java.util.regex.Pattern TRACE_CONTEXT = java.util.regex.Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
 
     /** A queue or a topic: Service Bus senders are built for one entity of one type. */
     public record Destination(String name, ServiceBusType type) {
@@ -137,7 +139,9 @@ public class ServiceBusTransport implements Transport {
         if (diagnosticId == null && props != null) {
             diagnosticId = props.get(TRACEPARENT);
         }
-        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, diagnosticId == null ? null : String.valueOf(diagnosticId));
+        // copied into the application properties of every follow-up: only a W3C trace context passes, as such
+        String trace = diagnosticId == null ? null : String.valueOf(diagnosticId);
+        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, trace != null && TRACE_CONTEXT.matcher(trace).matches() ? trace : null);
         exchange.setProperty(RECEIVED_MESSAGE_ID, in.getHeader(MESSAGE_ID, String.class));
         OffsetDateTime enqueued = in.getHeader(ENQUEUED_TIME, OffsetDateTime.class);
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), retryCount, requestedAt,
