@@ -61,7 +61,9 @@ public class ErrorClassifier {
             return Classification.transientFailure("BrokerUnavailable", describe(t), null);
         }
         if (name.equals("io.github.resilience4j.circuitbreaker.CallNotPermittedException")) {
-            return Classification.transientFailure("TargetCircuitOpen", describe(t), null);
+            // "CircuitBreaker 'NAME' is OPEN ...": Dataverse's breaker (DataverseBreaker.NAME) or a target's
+            boolean dataverse = t.getMessage() != null && t.getMessage().startsWith("CircuitBreaker 'Dataverse'");
+            return Classification.transientFailure(dataverse ? "DataverseCircuitOpen" : "TargetCircuitOpen", describe(t), null);
         }
         if (name.equals("io.github.resilience4j.bulkhead.BulkheadFullException")) {
             return Classification.transientFailure("TargetBulkheadFull", describe(t), null);
