@@ -140,8 +140,7 @@ public class ServiceBusTransport implements Transport {
             diagnosticId = props.get(TRACEPARENT);
         }
         // copied into the application properties of every follow-up: only a W3C trace context passes, as such
-        String trace = diagnosticId == null ? null : String.valueOf(diagnosticId);
-        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, trace != null && TRACE_CONTEXT.matcher(trace).matches() ? trace : null);
+        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, traceContext(diagnosticId == null ? null : String.valueOf(diagnosticId)));
         exchange.setProperty(RECEIVED_MESSAGE_ID, in.getHeader(MESSAGE_ID, String.class));
         OffsetDateTime enqueued = in.getHeader(ENQUEUED_TIME, OffsetDateTime.class);
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), retryCount, requestedAt,
@@ -242,8 +241,8 @@ public class ServiceBusTransport implements Transport {
             });
         }
         // camel-opentelemetry2 sets the current span's W3C trace context as a header before the send
-        String traceparent = m.getHeader(TRACEPARENT, String.class);
-        if (traceparent != null && !traceparent.isBlank()) {
+        String traceparent = traceContext(m.getHeader(TRACEPARENT, String.class));
+        if (traceparent != null) {
             message.getApplicationProperties().put(TRACEPARENT, traceparent);
             message.getApplicationProperties().put(DIAGNOSTIC_ID, traceparent);
         }
@@ -253,7 +252,9 @@ public class ServiceBusTransport implements Transport {
     private Message fresh(Exchange exchange, Object body, String purpose) {
         Message m = exchange.getMessage();
         String diagnosticId = exchange.getProperty(RECEIVED_DIAGNOSTIC_ID, String.class);
-        String traceparent = m.getHeader(TRACEPARENT, String.class);
+        // the current span's (camel-opentelemetry2), or a received application property of that name: 4.17's consumer
+        // copies those to plain headers too, so it is checked like any received value
+        String traceparent = traceContext(m.getHeader(TRACEPARENT, String.class));
         m.removeHeaders("*");
         m.setBody(body);
         // all targets receive the same change message: what one target (or a saga step's compensation) derives from
@@ -289,6 +290,11 @@ public class ServiceBusTransport implements Transport {
             return UUID.randomUUID().toString();
         }
         return UUID.nameUUIDFromBytes((receivedMessageId + "/" + purpose).getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** The value when it is a W3C traceparent, else null: a trace context is copied on, nothing else is. */
+    static String traceContext(String value) {
+        return value != null && TRACE_CONTEXT.matcher(value).matches() ? value : null;
     }
 
     @SuppressWarnings("unchecked")
