@@ -5,6 +5,8 @@ import java.time.Clock;
 import java.time.Duration;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dataversesync.dataverse.DataverseBreaker;
+import io.dataversesync.dataverse.DataverseBreakerHealthCheck;
 import io.dataversesync.dataverse.DataverseClient;
 import io.dataversesync.dataverse.DataverseCostEstimator;
 import io.dataversesync.dataverse.DataverseHops;
@@ -122,7 +124,8 @@ public class SyncBeans implements CamelContextAware {
     public SyncPolicy syncPolicy(Clock clock) {
         // the breakers are looked up when a failure is decided: bean methods are not called in a fixed order
         return new SyncPolicy(new ErrorClassifier(clock), key -> context.getPropertiesComponent().resolveProperty(key).orElse(null), clock,
-                (exchange, failure) -> context.getRegistry().lookupByNameAndType("targetBreakers", TargetBreakers.class).holdFor(exchange, failure));
+                (exchange, failure) -> context.getRegistry().lookupByNameAndType("targetBreakers", TargetBreakers.class).holdFor(exchange, failure)
+                        .or(() -> context.getRegistry().lookupByNameAndType("dataverseBreaker", DataverseBreaker.class).holdFor(exchange, failure)));
     }
 
     @BindToRegistry
@@ -288,5 +291,25 @@ public class SyncBeans implements CamelContextAware {
                 Duration.ofMillis(staleAfterMs), pageSize, maxPerRun, errorMaxLength);
         return new io.dataversesync.outbox.OutboxRelay(dataverseClient, settings,
                 new io.dataversesync.outbox.OutboxRecords(settings, entityCatalog), syncJson, clock, metricsRegistry);
+    }
+
+    // ---- Dataverse circuit breaker (issue 11: an outage of Dataverse holds messages, it never dead-letters them) ----
+
+    /**
+     * The Dataverse Web API's breaker (dataverse.breaker.*): every request of the client passes it, the policy holds
+     * what it refuses, health says degraded while it is not closed.
+     */
+    @BindToRegistry
+    public DataverseBreaker dataverseBreaker(DataverseClient dataverseClient, MeterRegistry metricsRegistry,
+            @PropertyInject("dataverse.breaker.failure-rate") int failureRate,
+            @PropertyInject("dataverse.breaker.window-size") int windowSize,
+            @PropertyInject("dataverse.breaker.minimum-calls") int minimumCalls,
+            @PropertyInject("dataverse.breaker.open-ms") long openMs,
+            @PropertyInject("dataverse.breaker.half-open-calls") int halfOpenCalls) {
+        DataverseBreaker breaker = new DataverseBreaker(new DataverseBreaker.Settings(failureRate, windowSize, minimumCalls,
+                Duration.ofMillis(openMs), halfOpenCalls), metricsRegistry);
+        dataverseClient.guardWith(breaker);
+        context.getRegistry().bind("dataverseBreakerHealthCheck", new DataverseBreakerHealthCheck(breaker));
+        return breaker;
     }
 }

@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.dataverse.odata.ODataBatch;
 import io.dataversesync.policy.RetryAfter;
+import io.dataversesync.security.CorrelationIds;
 import io.dataversesync.sync.EntitySettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -55,6 +56,7 @@ public class DataverseClient {
     private final Counter throttled;
     private final Map<String, Counter> requestsByKind = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, DistributionSummary> rowsByKind = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile DataverseBreaker breaker;
 
     /**
      * @param maxRequestCostMs    the most estimated execution time one request may carry (batches are cut below it)
@@ -266,7 +268,33 @@ public class DataverseClient {
         }
     }
 
+    /**
+     * Every request passes the Dataverse circuit breaker when there is one (dataverseBreaker, SyncBeans): refused
+     * while it is open, its answer recorded.
+     */
+    public void guardWith(DataverseBreaker breaker) {
+        this.breaker = breaker;
+    }
+
     private HttpResponse<String> send(String kind, int rows, RequestShape shape, String correlationId) throws IOException, InterruptedException {
+        DataverseBreaker guard = breaker;
+        if (guard == null) {
+            return sendUnguarded(kind, rows, shape, correlationId);
+        }
+        guard.acquire();
+        long started = System.nanoTime();
+        HttpResponse<String> response;
+        try {
+            response = sendUnguarded(kind, rows, shape, correlationId);
+        } catch (Exception e) {
+            guard.recordNoAnswer(e, System.nanoTime() - started);
+            throw e;
+        }
+        guard.record(response.statusCode(), System.nanoTime() - started);
+        return response;
+    }
+
+    private HttpResponse<String> sendUnguarded(String kind, int rows, RequestShape shape, String correlationId) throws IOException, InterruptedException {
         DataverseCostEstimator.Kind costKind = kind.startsWith("read") ? DataverseCostEstimator.Kind.READ : DataverseCostEstimator.Kind.WRITE;
         Lane lane = pick(costKind, rows);
         HttpResponse<String> response = sendAs(lane, kind, costKind, rows, shape, correlationId);
@@ -320,7 +348,8 @@ public class DataverseClient {
                 .header("Accept", "application/json")
                 .header("OData-MaxVersion", "4.0")
                 .header("OData-Version", "4.0");
-        if (correlationId != null) {
+        // checked when the message was read (CorrelationIds); a value that is not valid here is never sent
+        if (CorrelationIds.isValid(correlationId)) {
             b.header("X-Correlation-ID", correlationId);
         }
         HttpRequest request = shape.shape(user, b).build();

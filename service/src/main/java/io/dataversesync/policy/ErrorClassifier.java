@@ -15,7 +15,7 @@ import org.apache.camel.http.base.HttpOperationFailedException;
  * Decides whether a failure is worth retrying. Pure: it looks only at the exception chain.
  * Transient: 408, 429, 5xx, timeouts, connection failures, broker (JMS / AMQP) hiccups.
  * Permanent: other 4xx (401 after the client's one token refresh), malformed messages, unknown entities,
- * mapping errors. Anything unrecognised is treated as transient: a bounded number of retries followed by the
+ * mapping errors, values refused as illegal arguments. Anything unrecognised is treated as transient: a bounded number of retries followed by the
  * dead-letter queue loses nothing, whereas dead-lettering a passing glitch would need a person to replay it.
  */
 public class ErrorClassifier {
@@ -61,7 +61,9 @@ public class ErrorClassifier {
             return Classification.transientFailure("BrokerUnavailable", describe(t), null);
         }
         if (name.equals("io.github.resilience4j.circuitbreaker.CallNotPermittedException")) {
-            return Classification.transientFailure("TargetCircuitOpen", describe(t), null);
+            // "CircuitBreaker 'NAME' is OPEN ...": Dataverse's breaker (DataverseBreaker.NAME) or a target's
+            boolean dataverse = t.getMessage() != null && t.getMessage().startsWith("CircuitBreaker 'Dataverse'");
+            return Classification.transientFailure(dataverse ? "DataverseCircuitOpen" : "TargetCircuitOpen", describe(t), null);
         }
         if (name.equals("io.github.resilience4j.bulkhead.BulkheadFullException")) {
             return Classification.transientFailure("TargetBulkheadFull", describe(t), null);
@@ -72,6 +74,12 @@ public class ErrorClassifier {
         }
         if (t instanceof IOException) {
             return Classification.transientFailure("IOError", describe(t), null);
+        }
+        if (t instanceof IllegalArgumentException) {
+            // a value refused as such (an invalid header or URI, a number that is none): the same message gets the
+            // same refusal every time, so retrying it only delays the dead letter. Values from a message are checked
+            // when it is read (SyncMessages, CorrelationIds); one that slips through must not pass for transient.
+            return Classification.permanentFailure("InvalidValue", describe(t));
         }
         return null;
     }

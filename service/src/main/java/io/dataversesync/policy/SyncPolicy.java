@@ -6,6 +6,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 import io.dataversesync.exchange.SyncProperties;
+import io.dataversesync.security.CorrelationIds;
+import io.dataversesync.security.SafeText;
 import org.apache.camel.Exchange;
 
 /**
@@ -98,10 +100,14 @@ public class SyncPolicy {
         String d = "hop=" + SyncProperties.hopName(exchange.getProperty(SyncProperties.HOP, String.class))
                 + "; retryCount=" + retryCount
                 + "; correlationId=" + exchange.getProperty(SyncProperties.CORRELATION_ID, String.class)
+                + (exchange.getProperty(CorrelationIds.ORIGINAL) == null ? ""
+                        : " (replaced; received: '" + exchange.getProperty(CorrelationIds.ORIGINAL, String.class) + "')")
                 + (exchange.getProperty(SyncProperties.SAGA_ID) == null ? ""
                         : "; saga=" + exchange.getProperty(SyncProperties.SAGA, String.class) + " " + exchange.getProperty(SyncProperties.SAGA_ID, String.class))
                 + "; failure=" + verdict.reason() + " (" + verdict.kind().name().toLowerCase() + ")"
                 + "; " + verdict.detail();
+        // the detail quotes exception messages and a service's answer: outside text (SafeText)
+        d = SafeText.escape(d);
         return d.length() > MAX_DESCRIPTION ? d.substring(0, MAX_DESCRIPTION) : d;
     }
 }

@@ -18,6 +18,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.policy.InvalidMessageException;
 import io.dataversesync.policy.MappingException;
 import io.dataversesync.policy.RowDeletedException;
+import io.dataversesync.security.CorrelationIds;
+import io.dataversesync.security.SafeText;
 import io.dataversesync.target.Sagas;
 import io.dataversesync.target.TargetCatalog;
 import io.dataversesync.target.TargetNames;
@@ -67,9 +69,8 @@ public class SyncMessages {
             entity = text(body, "PrimaryEntityName");
             rowId = text(body, "PrimaryEntityId");
             operation = text(body, "MessageName");
-            String bodyCorrelation = text(body, "CorrelationId");
-            if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null && bodyCorrelation != null) {
-                exchange.setProperty(SyncProperties.CORRELATION_ID, bodyCorrelation);
+            if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
+                CorrelationIds.adopt(exchange, text(body, "CorrelationId"));
             }
         } else {
             entity = text(body, "entity");
@@ -151,7 +152,7 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
         exchange.setProperty(SyncProperties.OPERATION, normalizeOperation(text(body, "operation")));
         if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
-            exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+            CorrelationIds.adopt(exchange, text(body, "correlationId"));
         }
         JsonNode readAt = body.get("readAt");
         if (readAt == null || !readAt.canConvertToLong()) {
@@ -232,7 +233,7 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(text(body, "sourceRowId"), "sourceRowId"));
         exchange.setProperty(SyncProperties.OPERATION, "Compensate");
         if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
-            exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+            CorrelationIds.adopt(exchange, text(body, "correlationId"));
         }
         readSaga(exchange, body.get("saga"), saga, step);
         @SuppressWarnings("unchecked")
@@ -359,7 +360,7 @@ public class SyncMessages {
         try {
             node = mapped == null || mapped.isBlank() ? null : json.readTree(mapped);
         } catch (JsonProcessingException e) {
-            throw new MappingException("mapping for " + entity + " did not produce JSON: " + e.getOriginalMessage());
+            throw new MappingException("mapping for " + entity + " did not produce JSON: " + SafeText.escape(e.getOriginalMessage()));
         }
         if (node == null || !node.isObject()) {
             throw new MappingException("mapping for " + entity + " must produce a JSON object, produced: "
@@ -439,7 +440,7 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.TARGET_ROW_ID, targetRowId);
         exchange.setProperty(SyncProperties.PAYLOAD_HASH, text(body, "payloadHash"));
         if (exchange.getProperty(SyncProperties.CORRELATION_ID) == null) {
-            exchange.setProperty(SyncProperties.CORRELATION_ID, text(body, "correlationId"));
+            CorrelationIds.adopt(exchange, text(body, "correlationId"));
         }
         if (body.hasNonNull("requestedAt") && exchange.getProperty(SyncProperties.REQUESTED_AT) == null) {
             exchange.setProperty(SyncProperties.REQUESTED_AT, body.get("requestedAt").asLong());
@@ -534,7 +535,7 @@ public class SyncMessages {
             }
             return node;
         } catch (JsonProcessingException e) {
-            throw new InvalidMessageException("malformed JSON in " + what + ": " + e.getOriginalMessage(), e);
+            throw new InvalidMessageException("malformed JSON in " + what + ": " + SafeText.escape(e.getOriginalMessage()), e);
         }
     }
 
@@ -578,8 +579,9 @@ public class SyncMessages {
         return abbreviate(s, 80);
     }
 
+    /** Every value quoted into a message or exception is escaped here (SafeText): they end up in logs and dead letters. */
     private static String abbreviate(String s, int max) {
-        return s == null || s.length() <= max ? s : s.substring(0, max) + "...";
+        return SafeText.abbreviate(s, max);
     }
 
     /** A row id a target answered: 1..100 characters (it may go into a path, URL-encoded, and into a Dataverse column). */

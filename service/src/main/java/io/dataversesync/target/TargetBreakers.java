@@ -167,7 +167,8 @@ public class TargetBreakers implements Holds {
             breaker.releasePermission();
         }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof CallNotPermittedException) {
+            if (t instanceof CallNotPermittedException c && target.equals(c.getCausingCircuitBreakerName())) {
+                // this target's breaker (Dataverse's, refusing a re-read of the row, is DataverseBreaker's to decide)
                 return Optional.of(openFor.get(target));
             }
             if (t instanceof BulkheadFullException) {

@@ -3,22 +3,33 @@ package io.dataversesync.transport;
 import java.util.UUID;
 
 import io.dataversesync.exchange.SyncProperties;
+import io.dataversesync.security.CorrelationIds;
 import org.apache.camel.Exchange;
 import org.slf4j.MDC;
 
 /** Transport-independent parts of reading and writing an envelope. */
 final class Envelope {
-    static final String MDC_CORRELATION_ID = "correlationId";
+    static final String MDC_CORRELATION_ID = CorrelationIds.MDC_KEY;
+    /**
+     * The highest RetryCount a received message may claim. No retry schedule comes near it; a larger, negative or
+     * non-numeric value is not ours and counts as 0 (a first attempt): such metadata must never cost a valid change
+     * its retries (a huge count would dead-letter it at its first transient failure).
+     */
+    static final int MAX_RETRY_COUNT = 1000;
+    private static final long MAX_CLOCK_SKEW_MS = 60_000;
 
     private Envelope() {
     }
 
     static void read(Exchange exchange, String correlationId, Object retryCount, Object requestedAt, long fallbackRequestedAt) {
-        String id = correlationId == null || correlationId.isBlank() ? null : correlationId;
-        exchange.setProperty(SyncProperties.CORRELATION_ID, id);
+        // checked here, once: it goes into HTTP headers, follow-up messages and every log line (CorrelationIds)
+        String id = CorrelationIds.adopt(exchange, correlationId);
         exchange.setProperty(SyncProperties.RETRY_COUNT, parseCount(retryCount));
         Long at = parseLong(requestedAt);
-        exchange.setProperty(SyncProperties.REQUESTED_AT, at != null ? at : fallbackRequestedAt);
+        // the first-request time decides whether a later read already covers the change (SyncDedupe): one that is
+        // not a time, or later than the message itself was enqueued (plus a minute of clock skew), is not ours
+        boolean plausible = at != null && at > 0 && at <= fallbackRequestedAt + MAX_CLOCK_SKEW_MS;
+        exchange.setProperty(SyncProperties.REQUESTED_AT, plausible ? at : fallbackRequestedAt);
         exchange.setProperty(SyncProperties.ORIGINAL_BODY, exchange.getMessage().getBody(String.class));
         MDC.put(MDC_CORRELATION_ID, id == null ? "-" : id);
     }
@@ -45,12 +56,12 @@ final class Envelope {
 
     static int parseCount(Object value) {
         Long v = parseLong(value);
-        return v == null || v < 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, v);
+        return v == null || v < 0 || v > MAX_RETRY_COUNT ? 0 : v.intValue();
     }
 
     static Long parseLong(Object value) {
-        if (value instanceof Number n) {
-            return n.longValue();
+        if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+            return ((Number) value).longValue();
         }
         if (value instanceof String s && !s.isBlank()) {
             try {

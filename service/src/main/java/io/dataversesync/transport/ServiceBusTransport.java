@@ -81,6 +81,8 @@ public class ServiceBusTransport implements Transport {
     /** Endpoint options of the senders (namespace, credential), resolved from the Camel properties. */
     public static final String SENDER_OPTIONS_PROPERTY = "sync.servicebus.common-options";
     static final int MAX_DEAD_LETTER_TEXT = 4000;
+    /** A W3C traceparent (version 00), the form the Azure SDKs write as Diagnostic-Id. */
+    static final java.util.regex.Pattern TRACE_CONTEXT = java.util.regex.Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
 
     /** A queue or a topic: Service Bus senders are built for one entity of one type. */
     public record Destination(String name, ServiceBusType type) {
@@ -137,7 +139,8 @@ public class ServiceBusTransport implements Transport {
         if (diagnosticId == null && props != null) {
             diagnosticId = props.get(TRACEPARENT);
         }
-        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, diagnosticId == null ? null : String.valueOf(diagnosticId));
+        // copied into the application properties of every follow-up: only a W3C trace context passes, as such
+        exchange.setProperty(RECEIVED_DIAGNOSTIC_ID, traceContext(diagnosticId == null ? null : String.valueOf(diagnosticId)));
         exchange.setProperty(RECEIVED_MESSAGE_ID, in.getHeader(MESSAGE_ID, String.class));
         OffsetDateTime enqueued = in.getHeader(ENQUEUED_TIME, OffsetDateTime.class);
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), retryCount, requestedAt,
@@ -241,8 +244,8 @@ public class ServiceBusTransport implements Transport {
             });
         }
         // camel-opentelemetry2 sets the current span's W3C trace context as a header before the send
-        String traceparent = m.getHeader(TRACEPARENT, String.class);
-        if (traceparent != null && !traceparent.isBlank()) {
+        String traceparent = traceContext(m.getHeader(TRACEPARENT, String.class));
+        if (traceparent != null) {
             message.getApplicationProperties().put(TRACEPARENT, traceparent);
             message.getApplicationProperties().put(DIAGNOSTIC_ID, traceparent);
         }
@@ -252,7 +255,9 @@ public class ServiceBusTransport implements Transport {
     private Message fresh(Exchange exchange, Object body, String purpose) {
         Message m = exchange.getMessage();
         String diagnosticId = exchange.getProperty(RECEIVED_DIAGNOSTIC_ID, String.class);
-        String traceparent = m.getHeader(TRACEPARENT, String.class);
+        // the current span's (camel-opentelemetry2), or a received application property of that name: 4.17's consumer
+        // copies those to plain headers too, so it is checked like any received value
+        String traceparent = traceContext(m.getHeader(TRACEPARENT, String.class));
         m.removeHeaders("*");
         m.setBody(body);
         // all targets receive the same change message: what one target (or a saga step's compensation) derives from
@@ -288,6 +293,11 @@ public class ServiceBusTransport implements Transport {
             return UUID.randomUUID().toString();
         }
         return UUID.nameUUIDFromBytes((receivedMessageId + "/" + purpose).getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** The value when it is a W3C traceparent, else null: a trace context is copied on, nothing else is. */
+    static String traceContext(String value) {
+        return value != null && TRACE_CONTEXT.matcher(value).matches() ? value : null;
     }
 
     @SuppressWarnings("unchecked")

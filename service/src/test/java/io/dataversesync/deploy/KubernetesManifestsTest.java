@@ -440,7 +440,7 @@ class KubernetesManifestsTest {
             referenced.add(m.group());
         }
         assertThat(referenced).contains("dataverse_sync_consumed_total", "dataverse_sync_end_to_end_seconds_bucket",
-                "dataverse_sync_target_breaker_state");
+                "dataverse_sync_target_breaker_state", "dataverse_sync_dataverse_breaker_state");
         assertThat(emitted).as("metric names in alert expressions").containsAll(referenced);
 
         // the error rate counts messages, not hop outcomes: one dead letter among N consumed messages is 1/N
@@ -622,6 +622,8 @@ class KubernetesManifestsTest {
                 new TargetSettings.WriteBack("new_targetrowid", "new_syncedhash", null),
                 new TargetSettings.Breaker(50, 20, 10, Duration.ofSeconds(10), 3), 4, Duration.ofSeconds(1)))),
                 new ErrorClassifier(clock), registry);
+        new io.dataversesync.dataverse.DataverseBreaker(new io.dataversesync.dataverse.DataverseBreaker.Settings(50, 10, 5,
+                Duration.ofSeconds(10), 3), registry);
         for (String outcome : List.of("ok", "retried", "dead_lettered")) {
             metrics.outcome("transform", outcome);
         }

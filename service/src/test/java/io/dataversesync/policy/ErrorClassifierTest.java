@@ -61,4 +61,14 @@ class ErrorClassifierTest {
         assertThat(c.isTransient()).isTrue();
         assertThat(c.reason()).isEqualTo("Unclassified");
     }
+
+    @Test
+    void aValueRefusedAsAnIllegalArgumentIsPermanentNotTransient() {
+        // what java.net.http answered to a correlation id with CR/LF (issue 11): retrying the same value cannot help
+        Classification c = classifier.classify(new org.apache.camel.RuntimeCamelException(
+                new IllegalArgumentException("invalid header value: \"cid\r\nX: y\"")));
+        assertThat(c.kind()).isEqualTo(FailureKind.PERMANENT);
+        assertThat(c.reason()).isEqualTo("InvalidValue");
+        assertThat(classifier.classify(new NumberFormatException("x")).kind()).isEqualTo(FailureKind.PERMANENT);
+    }
 }
