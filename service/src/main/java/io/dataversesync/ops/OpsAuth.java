@@ -87,8 +87,9 @@ public class OpsAuth {
         }
         ConfigurableJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
         processor.setJWSKeySelector(new JWSVerificationKeySelector<>(JWSAlgorithm.RS256, keys));
-        processor.setJWTClaimsSetVerifier(new DefaultJWTClaimsVerifier<>(Set.of(audience.trim()),
-                new JWTClaimsSet.Builder().issuer(issuer.trim()).build(), Set.of("sub", "exp"), null));
+        // (mutable sets: the verifier asks them whether they contain null, which Set.of answers with an exception)
+        processor.setJWTClaimsSetVerifier(new DefaultJWTClaimsVerifier<>(new HashSet<>(Set.of(audience.trim())),
+                new JWTClaimsSet.Builder().issuer(issuer.trim()).build(), new HashSet<>(Set.of("sub", "exp")), new HashSet<>()));
         return new OpsAuth(null, processor, readerRole.trim(), operatorRole.trim());
     }
 

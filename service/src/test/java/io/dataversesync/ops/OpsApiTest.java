@@ -261,6 +261,8 @@ class OpsApiTest extends SyncTestSupport {
         String log = LOG.toString();
         assertThat(log).as("the run's log was captured").contains("Apache Camel");
         assertThat(log).doesNotContain(KEY);
+        // Camel's property summary does list it, masked (camel.main.additional-sensitive-keywords = localkey)
+        assertThat(log).contains("sync.ops.local-key = xxxxxx");
         assertThat(log).doesNotContain("generated one for this run");
     }
 }
