@@ -34,7 +34,7 @@ public record ReplayPlan(String queue, String topic, String subscriber, Map<Stri
         }
         Map<String, Object> props = new LinkedHashMap<>();
         letter.properties().forEach((k, v) -> {
-            if (k != null && v != null && !DROPPED.contains(k) && !k.startsWith("_AMQ") && !k.startsWith("JMS") && !k.startsWith("Camel")
+            if (k != null && v != null && !DROPPED.contains(k) && !k.startsWith("_AMQ") && !k.startsWith("__AMQ") && !k.startsWith("JMS") && !k.startsWith("Camel")
                     && !k.startsWith("x-opt-")) {
                 props.put(k, v);
             }
