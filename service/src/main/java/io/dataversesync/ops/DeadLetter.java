@@ -33,8 +33,8 @@ public record DeadLetter(String id, Long sequenceNumber, String queue, String so
     public static final String SOURCE = "DeadLetterSource";
     public static final String RETRY_COUNT = "RetryCount";
     /** Set on a replayed message: how often it was replayed, and the reason of the dead letter it was replayed from. */
-    public static final String REPLAY_COUNT = "SyncReplayCount";
-    public static final String ORIGINAL_REASON = "SyncOriginalDeadLetterReason";
+    public static final String REPLAY_COUNT = io.dataversesync.transport.Transport.REPLAY_COUNT_PROPERTY;
+    public static final String ORIGINAL_REASON = io.dataversesync.transport.Transport.ORIGINAL_REASON_PROPERTY;
 
     private static final Pattern HOP = Pattern.compile("(?:^|; )hop=([^;]*)");
     private static final Pattern EXCEPTION = Pattern.compile("failure=[^;]*; ([A-Za-z_$][A-Za-z0-9_$.]*)(?::|;|$)");

@@ -10,7 +10,8 @@ import io.dataversesync.transport.Transport;
  * What a replay sends for one dead letter, the same for both transports (pure, unit-tested): where to, and with
  * which properties. A new message (the transport gives it a new message id) with the same body and correlation id;
  * RetryCount back to 0; the message's own custom properties kept; the dead-letter properties and the broker's
- * bookkeeping dropped; {@code SyncReplayCount} (+1) and {@code SyncOriginalDeadLetterReason} added. A dead letter
+ * bookkeeping dropped; {@code SyncReplayCount} (+1) and {@code SyncOriginalDeadLetterReason} (the first dead letter's
+ * reason) added; the transports carry both on to retry copies and a new dead letter (Envelope). A dead letter
  * of a subscription goes back through the topic with {@code syncSubscriber} = that subscription, so only its queue
  * takes it, never every subscriber of the topic (docs/decisions.md, "Fan-out through a topic").
  *
@@ -41,7 +42,8 @@ public record ReplayPlan(String queue, String topic, String subscriber, Map<Stri
         });
         props.put(DeadLetter.RETRY_COUNT, 0);
         props.put(DeadLetter.REPLAY_COUNT, letter.replayCount() + 1);
-        props.put(DeadLetter.ORIGINAL_REASON, letter.reason());
+        // kept from the first dead letter when this one was itself a replay that failed again
+        props.putIfAbsent(DeadLetter.ORIGINAL_REASON, letter.reason());
         if (origin.kind() == OpsQueues.Kind.SUBSCRIPTION) {
             props.put(Transport.SUBSCRIBER_PROPERTY, origin.subscription());
             if (letter.entity() != null && !letter.entity().isEmpty()) {

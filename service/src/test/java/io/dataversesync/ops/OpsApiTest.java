@@ -130,6 +130,45 @@ class OpsApiTest extends SyncTestSupport {
     }
 
     @Test
+    void aReplayThatFailsAgainSaysHowOftenAndWhyItFirstFailed() {
+        // a notification of a table that is not synced: dead-lettered from the outbound queue (InvalidMessage)
+        String rowId = java.util.UUID.randomUUID().toString();
+        String correlationId = java.util.UUID.randomUUID().toString();
+        long before = broker().messageCount(OUTBOUND + ".DLQ");
+        send(OUTBOUND, "{\"entity\":\"contact\",\"sourceRowId\":\"" + rowId + "\",\"operation\":\"Update\"}", correlationId);
+        await().atMost(Duration.ofSeconds(20)).until(() -> broker().messageCount(OUTBOUND + ".DLQ") == before + 1);
+        JsonNode first = deadLetterOf(OUTBOUND, rowId);
+        assertThat(first.path("reason").asText()).isEqualTo("InvalidMessage");
+        assertThat(first.path("replayCount").asInt()).isZero();
+
+        OpsHttpClient.Answer replayed = http.post("/ops/api/dead-letters/replay",
+                "{\"queue\":\"" + OUTBOUND + "\",\"ids\":[\"" + first.path("id").asText() + "\"]}", KEY);
+        assertThat(replayed.json().path("replayed").asInt()).as(replayed.body()).isEqualTo(1);
+        // back on the outbound queue, validated again, dead-lettered again: a new message that says it was replayed
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            JsonNode again = deadLetterOf(OUTBOUND, rowId);
+            return again != null && !again.path("id").asText().equals(first.path("id").asText());
+        });
+        JsonNode again = deadLetterOf(OUTBOUND, rowId);
+        assertThat(again.path("replayCount").asInt()).isEqualTo(1);
+        assertThat(again.path("retryCount").asInt()).isZero();
+        assertThat(again.path("correlationId").asText()).isEqualTo(correlationId);
+        JsonNode props = http.get("/ops/api/dead-letters/message/" + again.path("id").asText() + "?queue=" + OUTBOUND, KEY).json().path("properties");
+        assertThat(props.path("SyncOriginalDeadLetterReason").asText()).isEqualTo("InvalidMessage");
+        assertThat(props.path("SyncReplayCount").asInt()).isEqualTo(1);
+        assertThat(broker().messageCount(OUTBOUND + ".DLQ")).isEqualTo(before + 1);
+    }
+
+    JsonNode deadLetterOf(String queue, String rowId) {
+        for (JsonNode item : http.get("/ops/api/dead-letters?queue=" + queue + "&size=100", KEY).json().path("items")) {
+            if (rowId.equals(item.path("sourceRowId").asText())) {
+                return item;
+            }
+        }
+        return null;
+    }
+
+    @Test
     void purgeNeedsConfirmationAndIsAudited() {
         String id = deadLetteredRow("Ops Purge");
         String dlId = itemFor(id).path("id").asText();
