@@ -145,6 +145,7 @@ public class OpsApi {
         OpsQueues.OpsQueue queue = queue(text(body, "queue"));
         DeadLetterQuery query = selection(body);
         List<DeadLetter> selected = store.browse(queue, limits.scanMax()).stream().filter(query::matches).toList();
+        audit.ensureWritable();
         List<ReplayPlan> plans = new ArrayList<>();
         for (DeadLetter d : selected) {
             plans.add(ReplayPlan.of(d, queue, queues));
@@ -175,6 +176,7 @@ public class OpsApi {
             throw new OpsException(400, "a purge deletes dead letters for good: send \"confirm\": true");
         }
         List<DeadLetter> selected = store.browse(queue, limits.scanMax()).stream().filter(query::matches).toList();
+        audit.ensureWritable();
         ObjectNode what = what(queue, body, selected.size());
         int purged;
         try {
@@ -222,6 +224,7 @@ public class OpsApi {
             what.put("filter", filter);
             rows = sync.matching(entity, filter, correlationId);
         }
+        audit.ensureWritable();
         OnDemandSync.Result r = sync.queue(exchange.getContext().createProducerTemplate(), entity, rows, correlationId);
         what.put("count", r.queued());
         audit.record(who(exchange), "sync", what);

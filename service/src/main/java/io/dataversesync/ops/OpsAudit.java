@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -55,22 +54,47 @@ public class OpsAudit {
         return entry;
     }
 
-    /** The newest {@code limit} records, newest first (a line that does not parse, e.g. cut by a crash, is skipped). */
-    public synchronized List<JsonNode> newest(int limit) throws IOException {
-        if (!Files.exists(file)) {
-            return List.of();
+    /** Fails (and so refuses the action) when the trail cannot be written: nothing is done that would go unrecorded. */
+    public synchronized void ensureWritable() throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
         }
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            try {
-                if (!line.isBlank()) {
-                    out.add(json.readTree(line));
-                }
-            } catch (IOException e) {
-                // a torn last line after a crash: the records before it stand
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            // opened for append: writable
+        }
+    }
+
+    /**
+     * The newest {@code limit} records, newest first, from this file and its siblings ({@code ops-audit*.jsonl} in the
+     * same folder: with several replicas on a shared volume each pod appends to a file of its own, named after the pod,
+     * and every pod reads them all). A line that does not parse (torn by a crash) is skipped.
+     */
+    public synchronized List<JsonNode> newest(int limit) throws IOException {
+        Path folder = file.toAbsolutePath().getParent();
+        List<Path> files = new ArrayList<>();
+        if (folder != null && Files.isDirectory(folder)) {
+            try (var list = Files.newDirectoryStream(folder, "ops-audit*.jsonl")) {
+                list.forEach(files::add);
             }
         }
-        Collections.reverse(out);
-        return out.size() > limit ? out.subList(0, limit) : out;
+        if (Files.exists(file) && !files.contains(file.toAbsolutePath())) {
+            files.add(file.toAbsolutePath());
+        }
+        List<JsonNode> out = new ArrayList<>();
+        for (Path f : files) {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                try {
+                    if (!line.isBlank()) {
+                        out.add(json.readTree(line));
+                    }
+                } catch (IOException e) {
+                    // a torn last line after a crash: the records before it stand
+                }
+            }
+        }
+        // ISO-8601 instants of one clock sort as text; a stable sort keeps a file's own order among equal times
+        out.sort((a, b) -> b.path("at").asText().compareTo(a.path("at").asText()));
+        return out.size() > limit ? new ArrayList<>(out.subList(0, limit)) : out;
     }
 }

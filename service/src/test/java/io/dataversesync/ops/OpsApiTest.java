@@ -34,6 +34,7 @@ class OpsApiTest extends SyncTestSupport {
         System.setProperty("sync.ops.sync.max-rows", "5");
         System.setProperty("sync.ops.sync.page-size", "2");
         System.setProperty("sync.ops.page-size-max", "100");
+        System.setProperty("sync.ops.metrics.sample-ms", "500");
         // every log line of the run, from before Camel starts (its start-up summary included)
         LoggerContext logs = (LoggerContext) LogManager.getContext(false);
         Appender appender = WriterAppender.newBuilder().setName("ops-test-capture").setTarget(LOG)
@@ -213,6 +214,16 @@ class OpsApiTest extends SyncTestSupport {
         assertThat(dataverse().requests().stream().filter(r -> r.method().equals("GET") && r.path().contains("/accounts")).count())
                 .isGreaterThanOrEqualTo(2);
         rows.forEach(this::awaitSynced);
+        // the console chart sees the synced rows in the service's own meters
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            JsonNode samples = http.get("/ops/api/metrics", KEY).json().path("samples");
+            for (JsonNode sample : samples) {
+                if (sample.path("syncedPerSecond").asDouble() > 0 && sample.path("meanLatencyMs").asDouble() > 0) {
+                    return true;
+                }
+            }
+            return false;
+        });
 
         JsonNode audit = http.get("/ops/api/audit?limit=5", KEY).json().path("items");
         assertThat(audit.findValuesAsText("correlationId")).contains(correlationId, byFilter.json().path("correlationId").asText());
