@@ -39,9 +39,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * (its new message sent, or scheduled for its paced time, by the sender of the queue or topic it came from) and
  * <em>then</em> completed, a purge completes it; an unselected one is held locked (not settled) so the next receive
  * moves past it, and every held one is abandoned at the end (its delivery count goes up by one: a dead-letter queue
- * ignores it). The scan stops when every selected message was settled, nothing more arrives, or it has seen the
- * scan bound. A crash between send and complete leaves the dead letter in place and its lock expires: it may be
- * replayed twice (the pipeline is idempotent), never lost.</li>
+ * ignores it). Messages are matched by sequence number (unique; a MessageId need not be). The scan stops when every
+ * selected message was settled, nothing more arrives, or it passed the highest selected sequence number. A crash
+ * between send and complete leaves the dead letter in place and its lock expires: it may be replayed twice (the
+ * pipeline is idempotent), never lost.</li>
  * </ol>
  * Held locks last the entity's lock duration: keep selections near the head or purge what is not needed; a
  * message whose lock expired during a long scan is simply not touched. See docs/decisions.md, "Dead letters on
@@ -185,12 +186,12 @@ public class ServiceBusDeadLetters implements DeadLetterStore {
 
     @Override
     public int replay(OpsQueues.OpsQueue queue, List<DeadLetter> selected, List<ReplayPlan> plans, long[] dueAt) {
-        Map<String, Integer> index = new HashMap<>();
+        Map<Long, Integer> index = new HashMap<>();
         for (int i = 0; i < selected.size(); i++) {
-            index.put(selected.get(i).id(), i);
+            index.put(selected.get(i).sequenceNumber(), i);
         }
         return settleSelected(queue, index.keySet(), m -> {
-            int i = index.get(m.getMessageId());
+            int i = index.get(m.getSequenceNumber());
             ReplayPlan plan = plans.get(i);
             ServiceBusMessage message = replayMessage(selected.get(i), plan);
             ServiceBusSenderClient sender = clients.sender(plan.queue(), plan.topic());
@@ -199,36 +200,41 @@ public class ServiceBusDeadLetters implements DeadLetterStore {
             } else {
                 sender.sendMessage(message);
             }
-        }, selected.size());
+        });
     }
 
     @Override
     public int purge(OpsQueues.OpsQueue queue, List<DeadLetter> selected) {
-        Set<String> ids = new HashSet<>();
-        selected.forEach(d -> ids.add(d.id()));
-        return settleSelected(queue, ids, m -> { }, selected.size());
+        Set<Long> sequenceNumbers = new HashSet<>();
+        selected.forEach(d -> sequenceNumbers.add(d.sequenceNumber()));
+        return settleSelected(queue, sequenceNumbers, m -> { });
     }
 
     private interface BeforeComplete {
         void handle(ServiceBusReceivedMessage m);
     }
 
-    private int settleSelected(OpsQueues.OpsQueue queue, Set<String> ids, BeforeComplete action, int scanBound) {
+    /**
+     * Receives from the head until every selected sequence number (found by peeking) is settled, the subqueue has
+     * nothing more, or the receive passed the highest selected sequence number (what lies behind it is not touched).
+     */
+    private int settleSelected(OpsQueues.OpsQueue queue, Set<Long> selected, BeforeComplete action) {
+        if (selected.isEmpty()) {
+            return 0;
+        }
+        long last = selected.stream().mapToLong(Long::longValue).max().orElseThrow();
         int done = 0;
-        Set<String> remaining = new HashSet<>(ids);
+        Set<Long> remaining = new HashSet<>(selected);
         List<ServiceBusReceivedMessage> held = new ArrayList<>();
         try (ServiceBusReceiverClient receiver = clients.deadLetterReceiver(queue)) {
             try {
-                Set<Long> seen = new HashSet<>();
-                while (!remaining.isEmpty()) {
+                boolean passed = false;
+                while (!remaining.isEmpty() && !passed) {
                     boolean any = false;
                     for (ServiceBusReceivedMessage m : receiver.receiveMessages(PAGE, RECEIVE_WAIT)) {
                         any = true;
-                        if (!seen.add(m.getSequenceNumber())) {
-                            held.add(m);
-                            continue;
-                        }
-                        if (remaining.remove(m.getMessageId())) {
+                        passed |= m.getSequenceNumber() > last;
+                        if (remaining.remove(m.getSequenceNumber())) {
                             action.handle(m); // sent first ...
                             receiver.complete(m); // ... then the original removed
                             done++;

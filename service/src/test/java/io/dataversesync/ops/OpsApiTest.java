@@ -97,6 +97,14 @@ class OpsApiTest extends SyncTestSupport {
 
         JsonNode filtered = http.get("/ops/api/dead-letters?queue=" + CUSTOMERS_QUEUE + "&reason=NoSuchReason", KEY).json();
         assertThat(filtered.path("total").asInt()).isZero();
+        assertThat(http.get("/ops/api/dead-letters?queue=" + CUSTOMERS_QUEUE + "&entity=account&reason=TargetHttp400", KEY).json()
+                .path("total").asInt()).isGreaterThanOrEqualTo(2);
+        assertThat(http.get("/ops/api/dead-letters?queue=" + CUSTOMERS_QUEUE + "&from=2999-01-01T00:00:00Z", KEY).json()
+                .path("total").asInt()).isZero();
+        JsonNode page1 = http.get("/ops/api/dead-letters?queue=" + CUSTOMERS_QUEUE + "&size=1&page=1", KEY).json();
+        JsonNode page0 = http.get("/ops/api/dead-letters?queue=" + CUSTOMERS_QUEUE + "&size=1&page=0", KEY).json();
+        assertThat(page1.path("items")).hasSize(1);
+        assertThat(page1.path("items").get(0).path("id").asText()).isNotEqualTo(page0.path("items").get(0).path("id").asText());
 
         JsonNode one = http.get("/ops/api/dead-letters/message/" + item.path("id").asText() + "?queue=" + CUSTOMERS_QUEUE, KEY).json();
         assertThat(one.path("body").asText()).contains(first);
