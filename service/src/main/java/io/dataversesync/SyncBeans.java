@@ -312,4 +312,72 @@ public class SyncBeans implements CamelContextAware {
         context.getRegistry().bind("dataverseBreakerHealthCheck", new DataverseBreakerHealthCheck(breaker));
         return breaker;
     }
+
+    // ---- operations: dead-letter console API, audit, on-demand sync, authentication (io.dataversesync.ops) ----------
+
+    /** The queues the console serves: outbound, ack, each subscription of the changes topic (and, on Artemis, the topic's safety net). */
+    @BindToRegistry
+    public io.dataversesync.ops.OpsQueues opsQueues(Sagas sagas, @PropertyInject("sync.transport") String transport,
+            @PropertyInject("sync.queue.outbound") String outbound, @PropertyInject("sync.queue.ack") String ack,
+            @PropertyInject("sync.topic.changes") String topic, @PropertyInject("sync.targets") String targets) {
+        return new io.dataversesync.ops.OpsQueues(java.util.List.of(outbound.trim(), ack.trim()), topic.trim(),
+                sagas.subscriptions(io.dataversesync.target.TargetNames.parse(targets)), "artemis".equals(transport.trim()));
+    }
+
+    /** Who may use /ops (sync.ops.auth = local | entra). */
+    @BindToRegistry
+    public io.dataversesync.ops.OpsAuth opsAuth(@PropertyInject("sync.ops.auth") String mode,
+            @PropertyInject("sync.ops.local-key") String localKey,
+            @PropertyInject("sync.ops.entra.jwks-url") String jwksUrl,
+            @PropertyInject("sync.ops.entra.issuer") String issuer,
+            @PropertyInject("sync.ops.entra.audience") String audience,
+            @PropertyInject("sync.ops.entra.reader-role") String readerRole,
+            @PropertyInject("sync.ops.entra.operator-role") String operatorRole) {
+        return io.dataversesync.ops.OpsAuth.fromSettings(mode, localKey, jwksUrl, issuer, audience, readerRole, operatorRole);
+    }
+
+    /** The dead-letter queues of the transport: Artemis in-process (the broker is bound later: looked up on use) or Service Bus. */
+    @BindToRegistry
+    public io.dataversesync.ops.DeadLetterStore deadLetterStore(@PropertyInject("sync.transport") String transport, ObjectMapper syncJson,
+            @PropertyInject("sync.ops.servicebus.namespace") String namespace) {
+        if ("servicebus".equals(transport.trim())) {
+            return new io.dataversesync.ops.ServiceBusDeadLetters(io.dataversesync.ops.ServiceBusDeadLetters.clients(namespace.trim()), syncJson);
+        }
+        return new io.dataversesync.ops.ArtemisDeadLetters(
+                () -> context.getRegistry().lookupByNameAndType("artemisConnectionFactory", jakarta.jms.ConnectionFactory.class),
+                () -> context.getRegistry().lookupByNameAndType("embeddedBroker", io.dataversesync.broker.EmbeddedBroker.class), syncJson);
+    }
+
+    @BindToRegistry
+    public io.dataversesync.ops.OpsMetrics opsMetrics(MeterRegistry metricsRegistry, Clock clock, @PropertyInject("sync.ops.metrics.keep") int keep) {
+        return new io.dataversesync.ops.OpsMetrics(metricsRegistry, clock, keep);
+    }
+
+    @BindToRegistry
+    public io.dataversesync.ops.OpsHttp opsHttp(ObjectMapper syncJson) {
+        return new io.dataversesync.ops.OpsHttp(syncJson);
+    }
+
+    /** The API's logic (routes/ops-api.camel.yaml): selection, replay, purge, audit, on-demand sync. */
+    @BindToRegistry
+    public io.dataversesync.ops.OpsApi opsApi(io.dataversesync.ops.DeadLetterStore deadLetterStore, io.dataversesync.ops.OpsQueues opsQueues,
+            io.dataversesync.ops.OpsMetrics opsMetrics, DataverseClient dataverseClient, EntityCatalog entityCatalog, ObjectMapper syncJson,
+            Clock clock, @PropertyInject("sync.transport") String transport,
+            @PropertyInject("sync.ops.audit.file") String auditFile,
+            @PropertyInject("sync.ops.replay.rate-per-second") double replayRate,
+            @PropertyInject("sync.ops.page-size-default") int pageSizeDefault,
+            @PropertyInject("sync.ops.page-size-max") int pageSizeMax,
+            @PropertyInject("sync.ops.scan-max") int scanMax,
+            @PropertyInject("sync.ops.max-ids") int maxIds,
+            @PropertyInject("sync.ops.audit.max-read") int auditMax,
+            @PropertyInject("sync.ops.sync.max-rows") int syncMaxRows,
+            @PropertyInject("sync.ops.sync.page-size") int syncPageSize,
+            @PropertyInject("sync.ops.sync.max-filter-length") int maxFilterLength) {
+        return new io.dataversesync.ops.OpsApi(deadLetterStore, opsQueues,
+                new io.dataversesync.ops.OpsAudit(java.nio.file.Path.of(auditFile.trim()), syncJson, clock),
+                new io.dataversesync.ops.ReplayPacer(clock, replayRate),
+                new io.dataversesync.ops.OnDemandSync(dataverseClient, entityCatalog, syncJson, syncMaxRows, syncPageSize, maxFilterLength),
+                opsMetrics, syncJson, new io.dataversesync.ops.OpsApi.Limits(pageSizeMax, pageSizeDefault, scanMax, maxIds, auditMax),
+                !"servicebus".equals(transport.trim()), transport.trim());
+    }
 }

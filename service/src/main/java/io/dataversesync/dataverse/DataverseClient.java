@@ -194,6 +194,39 @@ public class DataverseClient {
     }
 
     /**
+     * The ids of the rows an OData filter matches (on-demand sync), page by page: {@code Prefer: odata.maxpagesize}
+     * and each {@code @odata.nextLink} followed unchanged (Dataverse's server-driven paging; it ignores $top with
+     * paging and has no $skip). Stops after {@code limit} ids, so a caller that asks for one more than it accepts
+     * learns the filter matches too many. The filter must be validated by the caller; it is URL-encoded here. A
+     * nextLink that leaves the configured Dataverse URL is refused (it would carry our token elsewhere).
+     */
+    public List<String> retrieveIds(EntitySettings entity, String filter, int pageSize, int limit, String correlationId)
+            throws IOException, InterruptedException {
+        String first = baseUrl + API_PATH + entity.entitySet() + "?$select=" + entity.idColumn()
+                + (filter == null ? "" : "&$filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8).replace("+", "%20"));
+        List<String> ids = new ArrayList<>();
+        String next = first;
+        while (next != null && ids.size() < limit) {
+            if (!next.startsWith(baseUrl + API_PATH)) {
+                throw new DataverseException(502, null, "@odata.nextLink leaves " + baseUrl, null);
+            }
+            URI uri = URI.create(next);
+            HttpResponse<String> response = send("read-page", pageSize,
+                    (user, b) -> b.uri(uri).header("Prefer", "odata.maxpagesize=" + pageSize).GET(), correlationId);
+            requireSuccess(response);
+            JsonNode page = json.readTree(response.body());
+            for (JsonNode row : page.path("value")) {
+                if (ids.size() < limit) {
+                    ids.add(row.path(entity.idColumn()).asText());
+                }
+            }
+            JsonNode link = page.get("@odata.nextLink");
+            next = link == null || link.isNull() ? null : link.asText();
+        }
+        return ids;
+    }
+
+    /**
      * Updates columns of an existing row. If-Match: * makes Dataverse refuse to create the row when it was deleted
      * meanwhile (404) instead of upserting a ghost.
      */

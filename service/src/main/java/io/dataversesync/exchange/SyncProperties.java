@@ -108,4 +108,9 @@ public final class SyncProperties {
         }
         return hop.startsWith(HOP_ROUTE_PREFIX) ? hop.substring(HOP_ROUTE_PREFIX.length()) : hop;
     }
+
+    /** A replayed dead letter (operations API): how often it was replayed, carried by its retry copies and dead letters. */
+    public static final String REPLAY_COUNT = "syncReplayCount";
+    /** A replayed dead letter: the reason of the dead letter it was first replayed from. */
+    public static final String ORIGINAL_DEAD_LETTER_REASON = "syncOriginalDeadLetterReason";
 }

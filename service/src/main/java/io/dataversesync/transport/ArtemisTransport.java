@@ -34,6 +34,7 @@ public class ArtemisTransport implements Transport {
         Long jmsTimestamp = in.getHeader("JMSTimestamp", Long.class);
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), in.getHeader(RETRY_COUNT),
                 in.getHeader(REQUESTED_AT), jmsTimestamp != null && jmsTimestamp > 0 ? jmsTimestamp : clock.millis());
+        Envelope.readReplay(exchange, in.getHeader(REPLAY_COUNT_PROPERTY), in.getHeader(ORIGINAL_REASON_PROPERTY));
     }
 
     @Override
@@ -41,6 +42,7 @@ public class ArtemisTransport implements Transport {
         Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY));
         m.setHeader(RETRY_COUNT, exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class));
         m.setHeader(SCHEDULED_DELIVERY, exchange.getProperty(SyncProperties.RETRY_AT, Long.class));
+        Envelope.writeReplay(exchange, m::setHeader);
         String subscription = exchange.getProperty(SyncProperties.SUBSCRIPTION, String.class);
         if (subscription != null) {
             // goes back through the topic: only this subscription's queue takes it (Sagas.Subscription#filter)
@@ -73,6 +75,7 @@ public class ArtemisTransport implements Transport {
         m.setHeader(DEAD_LETTER_REASON, exchange.getProperty(SyncProperties.FAILURE_REASON, String.class));
         m.setHeader(DEAD_LETTER_DESCRIPTION, exchange.getProperty(SyncProperties.FAILURE_DESCRIPTION, String.class));
         m.setHeader(DEAD_LETTER_SOURCE, exchange.getProperty(SyncProperties.QUEUE, String.class));
+        Envelope.writeReplay(exchange, m::setHeader);
     }
 
     private Message fresh(Exchange exchange, Object body) {

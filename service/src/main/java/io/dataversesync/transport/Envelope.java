@@ -34,6 +34,25 @@ final class Envelope {
         MDC.put(MDC_CORRELATION_ID, id == null ? "-" : id);
     }
 
+    /** A replayed message's replay count and original reason (absent on any other message). */
+    static void readReplay(Exchange exchange, Object replayCount, Object originalReason) {
+        int count = parseCount(replayCount);
+        exchange.setProperty(SyncProperties.REPLAY_COUNT, count > 0 ? count : null);
+        exchange.setProperty(SyncProperties.ORIGINAL_DEAD_LETTER_REASON, originalReason == null ? null : String.valueOf(originalReason));
+    }
+
+    /** Carries them on to a retry copy or a dead letter, so a replayed message that fails again still says so. */
+    static void writeReplay(Exchange exchange, java.util.function.BiConsumer<String, Object> put) {
+        Integer count = exchange.getProperty(SyncProperties.REPLAY_COUNT, Integer.class);
+        if (count != null) {
+            put.accept(Transport.REPLAY_COUNT_PROPERTY, count);
+            String reason = exchange.getProperty(SyncProperties.ORIGINAL_DEAD_LETTER_REASON, String.class);
+            if (reason != null) {
+                put.accept(Transport.ORIGINAL_REASON_PROPERTY, reason);
+            }
+        }
+    }
+
     /**
      * A message without a correlation id (e.g. a RemoteExecutionContext that carried none) gets one here, after
      * validation had its chance to take it from the body; every later hop and message then carries it.

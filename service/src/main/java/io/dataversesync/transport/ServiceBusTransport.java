@@ -145,6 +145,7 @@ public class ServiceBusTransport implements Transport {
         OffsetDateTime enqueued = in.getHeader(ENQUEUED_TIME, OffsetDateTime.class);
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), retryCount, requestedAt,
                 enqueued != null ? enqueued.toInstant().toEpochMilli() : clock.millis());
+        Envelope.readReplay(exchange, props == null ? null : props.get(REPLAY_COUNT_PROPERTY), props == null ? null : props.get(ORIGINAL_REASON_PROPERTY));
     }
 
     @Override
@@ -152,6 +153,7 @@ public class ServiceBusTransport implements Transport {
         int next = exchange.getProperty(SyncProperties.NEXT_RETRY_COUNT, Integer.class);
         Message m = fresh(exchange, exchange.getProperty(SyncProperties.ORIGINAL_BODY), "retry-" + next);
         applicationProperties(m).put(RETRY_COUNT, next);
+        Envelope.writeReplay(exchange, applicationProperties(m)::put);
         long at = exchange.getProperty(SyncProperties.RETRY_AT, Long.class);
         m.setHeader(SCHEDULED_ENQUEUE_TIME, OffsetDateTime.ofInstant(Instant.ofEpochMilli(at), ZoneOffset.UTC));
         String subscription = exchange.getProperty(SyncProperties.SUBSCRIPTION, String.class);

@@ -45,6 +45,13 @@ public interface Transport {
     /** Message property naming the one target a message on the topic is for (retry copies, replays). */
     String SUBSCRIBER_PROPERTY = "syncSubscriber";
 
+    /**
+     * Message properties of a replayed dead letter (the operations API sets them): how often it was replayed and the
+     * reason it was first dead-lettered for. Retry copies and a new dead letter carry them on (Envelope).
+     */
+    String REPLAY_COUNT_PROPERTY = "SyncReplayCount";
+    String ORIGINAL_REASON_PROPERTY = "SyncOriginalDeadLetterReason";
+
     /** Turns the exchange into the dead letter: original body, reason and description. */
     void prepareDeadLetter(Exchange exchange);
 }

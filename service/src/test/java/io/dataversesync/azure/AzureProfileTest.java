@@ -74,6 +74,8 @@ class AzureProfileTest {
         m.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");
         m.addOverrideProperty("sync.target.customers.url", "https://target.example.com");
         m.addOverrideProperty("camel.vault.azure.vault-name", "contoso-kv");
+        m.addOverrideProperty("sync.ops.entra.tenant-id", "00000000-0000-0000-0000-000000000002");
+        m.addOverrideProperty("sync.ops.entra.audience", "api://dataverse-sync-ops");
         overrides.forEach(m::addOverrideProperty);
         m.addMainListener(new org.apache.camel.main.MainListenerSupport() {
             @Override
@@ -113,6 +115,14 @@ class AzureProfileTest {
         assertThat(context.getRegistry().lookupByName("localEnvironment")).isNull();
         assertThat(context.getRegistry().lookupByName("demoLoad")).isNull();
         assertThat(context.getRegistry().lookupByName("artemisConnectionFactory")).isNull();
+        // operations: Service Bus dead-letter subqueues, Entra ID tokens, no topic safety-net queue (Artemis only)
+        assertThat(context.getRegistry().lookupByName("deadLetterStore")).isInstanceOf(io.dataversesync.ops.ServiceBusDeadLetters.class);
+        assertThat(context.getRegistry().lookupByNameAndType("opsQueues", io.dataversesync.ops.OpsQueues.class).all())
+                .extracting(io.dataversesync.ops.OpsQueues.OpsQueue::name)
+                .containsExactly("dataverse-outbound", "dataverse-ack", "dataverse-changes.customers");
+        assertThat(context.resolvePropertyPlaceholders("{{sync.ops.auth}}")).isEqualTo("entra");
+        assertThat(context.resolvePropertyPlaceholders("{{sync.ops.entra.jwks-url}}"))
+                .isEqualTo("https://login.microsoftonline.com/00000000-0000-0000-0000-000000000002/discovery/v2.0/keys");
         List<String> routeIds = context.getRoutes().stream().map(Route::getRouteId).toList();
         assertThat(routeIds).contains("outbound-sync-consumer", "ack-writeback-consumer", "policy-retry", "policy-dead-letter",
                         "target-customers", "transport-publish-change")

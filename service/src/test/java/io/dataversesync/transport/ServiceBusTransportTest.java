@@ -162,6 +162,18 @@ class ServiceBusTransportTest {
     }
 
     @Test
+    void aReplayedMessagesRetryCopyStillSaysItWasReplayed() throws Exception {
+        Exchange exchange = received("m-9", "corr-9", new HashMap<>(Map.of("RetryCount", 0, "SyncReplayCount", 2,
+                "SyncOriginalDeadLetterReason", "TargetHttp400")));
+        transport.readEnvelope(exchange);
+        exchange.setProperty(SyncProperties.NEXT_RETRY_COUNT, 1);
+        exchange.setProperty(SyncProperties.RETRY_AT, NOW.plusSeconds(2).toEpochMilli());
+        transport.prepareRetryCopy(exchange);
+        assertThat(ServiceBusTransport.toServiceBusMessage(exchange.getMessage()).getApplicationProperties())
+                .containsEntry("SyncReplayCount", 2).containsEntry("SyncOriginalDeadLetterReason", "TargetHttp400");
+    }
+
+    @Test
     void followUpKeepsCorrelationAndSessionWithANewMessageId() throws Exception {
         Exchange exchange = received("m-1", "corr-1", new HashMap<>(Map.of("SyncRequestedAt", 99L)));
         transport.readEnvelope(exchange);
