@@ -100,6 +100,11 @@ public final class TargetEmulator extends EmulatorServer {
         }
     }
 
+    /** Removes a record without a trace (someone purged it in the target system); true if there was one. */
+    public boolean removeRecord(String collection, String sourceRowId) {
+        return collection(collection).remove(sourceRowId) != null;
+    }
+
     /** PUTs and DELETEs that changed state (replays and no-op deletes excluded). */
     public long writeCount() {
         return writes.get();

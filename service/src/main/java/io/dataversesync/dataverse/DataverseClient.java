@@ -134,6 +134,63 @@ public class DataverseClient {
     }
 
     /**
+     * One page of a paged read: its rows, the ids change tracking reports deleted ({@code $deletedEntity}), the
+     * next page's link (null on the last page) and, on the last page of a tracked read, the delta link.
+     */
+    public record Page(List<ObjectNode> rows, List<String> deletedIds, String nextLink, String deltaLink) {
+    }
+
+    /**
+     * The first page of a read of every row of the table, with server-driven paging ({@code Prefer:
+     * odata.maxpagesize}, at most 5,000; Dataverse has no {@code $skip}): then {@link #readPage} with the
+     * {@code @odata.nextLink} as returned. With {@code trackChanges} ({@code Prefer: odata.track-changes}) the last
+     * page carries the {@code @odata.deltaLink} a later {@link #readPage} returns the changes since with.
+     */
+    public Page readFirstPage(EntitySettings entity, Collection<String> columns, int maxPageSize, boolean trackChanges, String correlationId)
+            throws IOException, InterruptedException {
+        return readPage(URI.create(baseUrl + API_PATH + entity.entitySet() + "?$select=" + select(columns)), maxPageSize,
+                trackChanges, correlationId);
+    }
+
+    /**
+     * A page by the link Dataverse returned ({@code @odata.nextLink} or {@code @odata.deltaLink}), used exactly as
+     * returned; it must point at this client's Web API (our token goes with it). An expired or unknown delta token
+     * is a {@link DataverseException} with code {@link #EXPIRED_VERSION_STAMP}.
+     */
+    public Page readPage(String link, int maxPageSize, String correlationId) throws IOException, InterruptedException {
+        if (link == null || !link.startsWith(baseUrl + API_PATH)) {
+            throw new DataverseException(502, null, "a paging link that does not point at " + baseUrl + API_PATH, null);
+        }
+        return readPage(URI.create(link), maxPageSize, false, correlationId);
+    }
+
+    /** Dataverse's ExpiredVersionStamp: a change tracking token too old (or unknown); a full read is needed. */
+    public static final String EXPIRED_VERSION_STAMP = "0x80044352";
+
+    /** The most rows a page may hold (Dataverse ignores a larger odata.maxpagesize). */
+    public static final int MAX_PAGE_SIZE = 5000;
+
+    private Page readPage(URI uri, int maxPageSize, boolean trackChanges, String correlationId) throws IOException, InterruptedException {
+        if (maxPageSize < 1 || maxPageSize > MAX_PAGE_SIZE) {
+            throw new IllegalArgumentException("a page holds 1.." + MAX_PAGE_SIZE + " rows, was " + maxPageSize);
+        }
+        String prefer = (trackChanges ? "odata.track-changes," : "") + "odata.maxpagesize=" + maxPageSize;
+        HttpResponse<String> response = send("read-page", maxPageSize, (user, b) -> b.uri(uri).header("Prefer", prefer).GET(), correlationId);
+        requireSuccess(response);
+        JsonNode body = json.readTree(response.body());
+        List<ObjectNode> rows = new ArrayList<>();
+        List<String> deleted = new ArrayList<>();
+        for (JsonNode item : body.path("value")) {
+            if (item.path("@odata.context").asText("").endsWith("$deletedEntity")) {
+                deleted.add(item.path("id").asText().toLowerCase());
+            } else if (item instanceof ObjectNode row) {
+                rows.add(row);
+            }
+        }
+        return new Page(rows, deleted, body.path("@odata.nextLink").asText(null), body.path("@odata.deltaLink").asText(null));
+    }
+
+    /**
      * Updates columns of an existing row. If-Match: * makes Dataverse refuse to create the row when it was deleted
      * meanwhile (404) instead of upserting a ghost.
      */
@@ -374,6 +431,11 @@ public class DataverseClient {
             message = body == null || body.isEmpty() ? null : body.substring(0, Math.min(200, body.length()));
         }
         return new DataverseException(status, code, message, RetryAfter.parse(retryAfterHeader, clock.instant()));
+    }
+
+    /** How many application users send the requests. */
+    public int userCount() {
+        return lanes.size();
     }
 
     /** How long the next request would wait for pacing, on the user that could send soonest (0 without pacing). */
