@@ -259,6 +259,7 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.reconcile.page-size") int pageSize,
             @PropertyInject("sync.reconcile.report.examples") int examples,
             @PropertyInject("sync.reconcile.budget-share") double budgetShare,
+            @PropertyInject("sync.reconcile.correction-senders") int correctionSenders,
             @PropertyInject("sync.writeback.status-column") String statusColumn,
             @PropertyInject("dataverse.limits.requests-per-window") int requestsPerWindow,
             @PropertyInject("dataverse.limits.execution-ms-per-window") long executionMsPerWindow,
@@ -279,6 +280,6 @@ public class SyncBeans implements CamelContextAware {
                 () -> new io.dataversesync.reconcile.PayloadMapper(context, syncMessages, syncJson, mappings),
                 new io.dataversesync.reconcile.NotificationCorrector(context, syncJson, clock), share, reconcileReports,
                 new io.dataversesync.reconcile.ReconcileMetrics(metricsRegistry), syncJson, clock,
-                new io.dataversesync.reconcile.Reconciler.Settings(pageSize, examples, statusColumn.trim()));
+                new io.dataversesync.reconcile.Reconciler.Settings(pageSize, examples, statusColumn.trim(), correctionSenders));
     }
 }

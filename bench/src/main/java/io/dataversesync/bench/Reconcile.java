@@ -125,6 +125,9 @@ final class Reconcile {
             out.put("secondRunWallSeconds", round(secondSeconds));
             out.put("targetRequests", first.path("targetRequests").asLong());
             out.put("seedSeconds", round(seedSeconds));
+            JsonNode entity = first.path("entities").path(0);
+            out.put("readAndMapSeconds", round(entity.path("readAndMapMs").asLong() / 1000.0));
+            out.put("compareSeconds", round(entity.path("targets").path(0).path("compareMs").asLong() / 1000.0));
             out.put("deadLettered", deadLetterQueues.stream().mapToLong(broker::messageCount).sum());
             out.put("budgetShare", Double.parseDouble(context.resolvePropertyPlaceholders("{{sync.reconcile.budget-share}}")));
             out.put("verified", exact && correctedAt >= 0 && secondRunDrift == 0 && "succeeded".equals(second.path("outcome").asText()));
@@ -187,7 +190,7 @@ final class Reconcile {
                 columns.put("new_syncstatus", "Synced");
                 columns.put("new_targetrowid", targetId);
                 dataverse.upsertRow("accounts", id, columns);
-                ObjectNode record = ((ObjectNode) mapped.payload()).deepCopy();
+                ObjectNode record = (ObjectNode) mapped.payloadJson(JSON);
                 record.put("id", targetId);
                 record.put("sourceRowId", id);
                 record.put("version", 1);

@@ -51,7 +51,8 @@ public final class TargetEmulator extends EmulatorServer {
     private final String apiKey;
     private final String apiKeyHeader;
     /** collection -> sourceRowId -> record; records are replaced, never mutated, so readers need no lock. */
-    private final Map<String, Map<String, ObjectNode>> collections = new ConcurrentHashMap<>();
+    /** Sorted by source row id, so a page of the listing starts where the last one ended without a scan. */
+    private final Map<String, java.util.concurrent.ConcurrentSkipListMap<String, ObjectNode>> collections = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> idSequences = new ConcurrentHashMap<>();
     private final Map<String, IdempotentEntry> idempotencyKeys = new ConcurrentHashMap<>();
     private final AtomicLong writes = new AtomicLong();
@@ -124,8 +125,8 @@ public final class TargetEmulator extends EmulatorServer {
         calls.set(0);
     }
 
-    private Map<String, ObjectNode> collection(String name) {
-        return collections.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
+    private java.util.concurrent.ConcurrentSkipListMap<String, ObjectNode> collection(String name) {
+        return collections.computeIfAbsent(name, n -> new java.util.concurrent.ConcurrentSkipListMap<>());
     }
 
     // ================================================================ HTTP
@@ -234,9 +235,9 @@ public final class TargetEmulator extends EmulatorServer {
             return error(400, "bad_request", "limit must be 1.." + MAX_PAGE_SIZE + ", was '" + limitText + "'.");
         }
         String after = query.get("after");
-        java.util.SortedMap<String, ObjectNode> ordered = new java.util.TreeMap<>(collection(collection));
+        java.util.NavigableMap<String, ObjectNode> ordered = collection(collection);
         if (after != null) {
-            ordered = ordered.tailMap(after + "\0");
+            ordered = ordered.tailMap(after, false);
         }
         String last = null;
         boolean more = false;

@@ -20,8 +20,11 @@ import org.apache.camel.ProducerTemplate;
  * edited mapping is read again by the next run.
  */
 public class PayloadMapper implements AutoCloseable {
-    /** A mapped row: the payload, its hash, or why it could not be mapped. */
-    public record Mapped(JsonNode payload, String hash, String error) {
+    /** A mapped row: the payload (canonical JSON), its hash, or why it could not be mapped. */
+    public record Mapped(String payload, String hash, String error) {
+        public JsonNode payloadJson(ObjectMapper json) throws java.io.IOException {
+            return json.readTree(payload);
+        }
     }
 
     private final CamelContext context;
@@ -52,8 +55,7 @@ public class PayloadMapper implements AutoCloseable {
                 throw exchange.getException();
             }
             messages.checkMappedPayload(exchange);
-            return new Mapped(json.readTree(exchange.getMessage().getBody(String.class)), exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class),
-                    null);
+            return new Mapped(exchange.getMessage().getBody(String.class), exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class), null);
         } catch (Exception e) {
             return new Mapped(null, null, "mapping " + target + "/" + entity + ".jsonata failed: " + e.getMessage());
         }

@@ -52,7 +52,7 @@ public class Reconciler {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
 
     /** Settings of the runs (sync.reconcile.*). */
-    public record Settings(int pageSize, int examples, String overallStatusColumn) {
+    public record Settings(int pageSize, int examples, String overallStatusColumn, int correctionSenders) {
     }
 
     /** What sends corrections (the normal pipeline's notification step). */
@@ -220,8 +220,9 @@ public class Reconciler {
 
     /** A Dataverse row as one target sees it. */
     private record RowState(String mappedPayload, String mappedHash, String storedHash, String status) {
-        DriftClassifier.Row toRow(ObjectMapper json) throws Exception {
-            return new DriftClassifier.Row(json.readTree(mappedPayload), mappedHash, storedHash, status);
+        /** The payload is parsed only when it is compared with a record (most rows of a hash compare never are). */
+        DriftClassifier.Row toRow(ObjectMapper json, boolean compared) throws Exception {
+            return new DriftClassifier.Row(compared ? json.readTree(mappedPayload) : null, mappedHash, storedHash, status);
         }
     }
 
@@ -255,6 +256,7 @@ public class Reconciler {
         job.report.put("entity", entity.logicalName());
         String correlationId = "reconcile-" + run.runId;
 
+        long readStarted = System.nanoTime();
         try (PayloadMapper mapper = mappers.get()) {
             DataverseClient.Page page = null;
             if (run.request.mode() == ReconcileRequest.Mode.INCREMENTAL) {
@@ -293,7 +295,7 @@ public class Reconciler {
                         }
                         String status = t.writeBack().statusColumn() != null ? text(row, t.writeBack().statusColumn())
                                 : text(row, settings.overallStatusColumn());
-                        rows.get(t.name()).put(id, new RowState(mapped.payload().toString(), mapped.hash(), text(row, t.writeBack().hashColumn()), status));
+                        rows.get(t.name()).put(id, new RowState(mapped.payload(), mapped.hash(), text(row, t.writeBack().hashColumn()), status));
                     }
                 }
                 page.deletedIds().forEach(deleted::add);
@@ -306,6 +308,7 @@ public class Reconciler {
             }
             job.report.put("mode", mode);
             job.report.put("rowsRead", rowsRead);
+            job.report.put("readAndMapMs", (System.nanoTime() - readStarted) / 1_000_000);
             job.report.put("deletedReported", deleted.size());
             run.rowsRead += rowsRead;
         }
@@ -313,6 +316,7 @@ public class Reconciler {
         boolean full = mode.equals("full");
         ArrayNode targetReports = job.report.putArray("targets");
         for (TargetSettings t : job.targets) {
+            long compareStarted = System.nanoTime();
             TargetResult result = results.get(t.name());
             Map<String, RowState> byKey = rows.get(t.name());
             boolean viaTarget = job.compare.get(t.name()) == ReconcileRequest.Compare.TARGET;
@@ -365,6 +369,7 @@ public class Reconciler {
                 targetReport.put("orphans", "not checked: without a read contract only change tracking (incremental runs) reports deleted rows");
             }
             targetReport.put("rowsCompared", byKey.size());
+            targetReport.put("compareMs", (System.nanoTime() - compareStarted) / 1_000_000);
             if (viaTarget) {
                 targetReport.put("targetRecords", result.targetRecords);
             }
@@ -405,7 +410,8 @@ public class Reconciler {
             result.foreign++; // not a Dataverse row id: a record the sync never wrote
             return;
         }
-        DriftClassifier.classify(row == null ? null : row.toRow(json), held, targetRead).ifPresent(c -> result.add(c, key));
+        boolean compared = targetRead && held != null && !held.deleted();
+        DriftClassifier.classify(row == null ? null : row.toRow(json, compared), held, targetRead).ifPresent(c -> result.add(c, key));
     }
 
     private interface PageRead {
@@ -429,10 +435,39 @@ public class Reconciler {
     private record Correction(String entity, String key, String operation, String target) {
     }
 
+    /**
+     * Sends the corrections, several at once (each is one persistent send to the outbound queue; there is no order
+     * to keep: one correction per key and target). Stops at the first failure; what was sent is counted.
+     */
     private void correct(Run run) throws Exception {
-        for (Correction c : run.corrections) {
-            corrector.send(c.entity(), c.key(), c.operation(), c.target(), run.runId);
-            run.sent++;
+        java.util.concurrent.ExecutorService senders = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.max(1, Math.min(settings.correctionSenders(), run.corrections.size())));
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        try {
+            List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+            for (Correction c : run.corrections) {
+                futures.add(senders.submit(() -> {
+                    if (failure.get() != null) {
+                        return;
+                    }
+                    try {
+                        corrector.send(c.entity(), c.key(), c.operation(), c.target(), run.runId);
+                        sent.incrementAndGet();
+                    } catch (Exception e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            senders.shutdownNow();
+            run.sent = sent.get();
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("sending corrections failed: " + failure.get().getMessage(), failure.get());
         }
     }
 
