@@ -50,6 +50,13 @@ public class BudgetShare {
         }
     }
 
+    /** How long a request of about {@code costMs} would wait for the share now (0: it may go at once). */
+    public synchronized long millisUntilSendable(long costMs) {
+        long cost = Math.max(0, Math.min(costMs, executionMs.limit()));
+        long now = clock.millis();
+        return Math.max(requests.earliest(now, 1), cost == 0 ? now : executionMs.earliest(now, cost)) - now;
+    }
+
     public double share() {
         return share;
     }
