@@ -254,7 +254,7 @@ public class SyncBeans implements CamelContextAware {
      */
     @BindToRegistry
     public io.dataversesync.reconcile.Reconciler reconciler(DataverseClient dataverseClient, DataverseHops dataverse,
-            EntityCatalog entityCatalog, TargetCatalog targetCatalog, TargetAuth targetAuth, SyncMessages syncMessages,
+            EntityCatalog entityCatalog, TargetCatalog targetCatalog, Sagas sagas, TargetAuth targetAuth, SyncMessages syncMessages,
             io.dataversesync.reconcile.ReportStore reconcileReports, MeterRegistry metricsRegistry, ObjectMapper syncJson, Clock clock,
             @PropertyInject("sync.reconcile.page-size") int pageSize,
             @PropertyInject("sync.reconcile.report.examples") int examples,
@@ -276,7 +276,7 @@ public class SyncBeans implements CamelContextAware {
         if (pageSize < 1 || pageSize > DataverseClient.MAX_PAGE_SIZE) {
             throw new IllegalArgumentException("sync.reconcile.page-size must be 1.." + DataverseClient.MAX_PAGE_SIZE + ", was " + pageSize);
         }
-        return new io.dataversesync.reconcile.Reconciler(dataverseClient, dataverse, entityCatalog, targetCatalog, contracts, reader,
+        return new io.dataversesync.reconcile.Reconciler(dataverseClient, dataverse, entityCatalog, targetCatalog, contracts, sagas, reader,
                 () -> new io.dataversesync.reconcile.PayloadMapper(context, syncMessages, syncJson, mappings),
                 new io.dataversesync.reconcile.NotificationCorrector(context, syncJson, clock), share, reconcileReports,
                 new io.dataversesync.reconcile.ReconcileMetrics(metricsRegistry), syncJson, clock,

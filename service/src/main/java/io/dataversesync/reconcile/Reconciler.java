@@ -65,6 +65,7 @@ public class Reconciler {
     private final EntityCatalog entities;
     private final TargetCatalog targets;
     private final Map<String, TargetReadContract> contracts;
+    private final io.dataversesync.target.Sagas sagas;
     private final TargetReader targetReader;
     private final Supplier<PayloadMapper> mappers;
     private final Corrector corrector;
@@ -77,13 +78,14 @@ public class Reconciler {
     private final ReentrantLock running = new ReentrantLock();
 
     public Reconciler(DataverseClient dataverse, DataverseHops hops, EntityCatalog entities, TargetCatalog targets,
-            Map<String, TargetReadContract> contracts, TargetReader targetReader, Supplier<PayloadMapper> mappers, Corrector corrector,
+            Map<String, TargetReadContract> contracts, io.dataversesync.target.Sagas sagas, TargetReader targetReader, Supplier<PayloadMapper> mappers, Corrector corrector,
             BudgetShare share, ReportStore store, ReconcileMetrics metrics, ObjectMapper json, Clock clock, Settings settings) {
         this.dataverse = dataverse;
         this.hops = hops;
         this.entities = entities;
         this.targets = targets;
         this.contracts = contracts;
+        this.sagas = sagas;
         this.targetReader = targetReader;
         this.mappers = mappers;
         this.corrector = corrector;
@@ -186,12 +188,16 @@ public class Reconciler {
         }
         List<Job> jobs = new ArrayList<>();
         for (EntitySettings entity : chosen) {
+            // a later saga step maps the row with what the steps before it answered and takes only what its saga
+            // forwards: it is reconciled through its saga's first step (whose correction runs the saga again)
             List<TargetSettings> subscribed = targets.subscribersOf(entity.logicalName()).stream()
-                    .filter(t -> request.target() == null || t.name().equals(request.target())).toList();
+                    .filter(t -> request.target() == null || t.name().equals(request.target()))
+                    .filter(t -> !sagas.isLaterStep(t.name())).toList();
             if (subscribed.isEmpty()) {
                 if (request.entity() != null) {
                     throw new ReconcileRequest.InvalidRequestException("no target " + (request.target() == null ? "" : request.target() + " ")
-                            + "subscribes to " + entity.logicalName());
+                            + "subscribes to " + entity.logicalName() + (request.target() != null && sagas.isLaterStep(request.target())
+                                    ? " that can be reconciled on its own: a later saga step is reconciled through its saga's first step" : ""));
                 }
                 continue;
             }
@@ -280,31 +286,49 @@ public class Reconciler {
                 page = readPage(run, () -> dataverse.readFirstPage(entity, columns, settings.pageSize(), true, correlationId));
             }
             long rowsRead = 0;
-            while (true) {
-                for (ObjectNode row : page.rows()) {
-                    rowsRead++;
-                    String id = row.path(entity.idColumn()).asText().toLowerCase();
-                    String rowJson = row.toString();
-                    for (TargetSettings t : job.targets) {
-                        PayloadMapper.Mapped mapped = mapper.map(t.name(), entity.logicalName(), rowJson);
-                        if (mapped.error() != null) {
-                            TargetResult r = results.get(t.name());
-                            r.unmappable++;
-                            r.firstMappingError = r.firstMappingError == null ? mapped.error() : r.firstMappingError;
-                            continue;
+            // the next page is read while this one is mapped (Dataverse takes seconds for 5,000 rows)
+            java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread thread = new Thread(r, "reconcile-read-ahead");
+                thread.setDaemon(true);
+                return thread;
+            });
+            try {
+                while (true) {
+                    java.util.concurrent.Future<DataverseClient.Page> nextPage = null;
+                    if (page.nextLink() != null) {
+                        String next = page.nextLink();
+                        nextPage = readAhead.submit(() -> readPage(run, () -> dataverse.readPage(next, settings.pageSize(), correlationId)));
+                    }
+                    for (ObjectNode row : page.rows()) {
+                        rowsRead++;
+                        String id = row.path(entity.idColumn()).asText().toLowerCase();
+                        String rowJson = row.toString();
+                        for (TargetSettings t : job.targets) {
+                            PayloadMapper.Mapped mapped = mapper.map(t.name(), entity.logicalName(), rowJson);
+                            if (mapped.error() != null) {
+                                TargetResult r = results.get(t.name());
+                                r.unmappable++;
+                                r.firstMappingError = r.firstMappingError == null ? mapped.error() : r.firstMappingError;
+                                continue;
+                            }
+                            String status = t.writeBack().statusColumn() != null ? text(row, t.writeBack().statusColumn())
+                                    : text(row, settings.overallStatusColumn());
+                            rows.get(t.name()).put(id, new RowState(mapped.payload(), mapped.hash(), text(row, t.writeBack().hashColumn()), status));
                         }
-                        String status = t.writeBack().statusColumn() != null ? text(row, t.writeBack().statusColumn())
-                                : text(row, settings.overallStatusColumn());
-                        rows.get(t.name()).put(id, new RowState(mapped.payload(), mapped.hash(), text(row, t.writeBack().hashColumn()), status));
+                    }
+                    page.deletedIds().forEach(deleted::add);
+                    if (nextPage == null) {
+                        job.deltaLink = page.deltaLink();
+                        break;
+                    }
+                    try {
+                        page = nextPage.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        throw e.getCause() instanceof Exception cause ? cause : e;
                     }
                 }
-                page.deletedIds().forEach(deleted::add);
-                if (page.nextLink() == null) {
-                    job.deltaLink = page.deltaLink();
-                    break;
-                }
-                String next = page.nextLink();
-                page = readPage(run, () -> dataverse.readPage(next, settings.pageSize(), correlationId));
+            } finally {
+                readAhead.shutdownNow();
             }
             job.report.put("mode", mode);
             job.report.put("rowsRead", rowsRead);
