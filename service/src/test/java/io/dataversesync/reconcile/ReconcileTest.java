@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.SyncTestSupport;
 import io.dataversesync.emulator.RecordedRequest;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.test.main.junit5.CamelMainTest;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -195,5 +197,22 @@ class ReconcileTest extends SyncTestSupport {
         ObjectNode byHash = reconcile("{\"compare\":\"hash\",\"dryRun\":true}");
         assertThat(byHash.path("entities").get(0).path("targets").get(0).path("compare").asText()).isEqualTo("hash");
         assertThat(byHash.path("entities").get(0).path("targets").get(0).path("orphans").asText()).contains("not checked");
+    }
+
+    /** The nightly route on a cron of every second (a dry run, as the schedule's request says). */
+    @Nested
+    @CamelMainTest(properties = {
+            "sync.reconcile.schedule.enabled=true",
+            "sync.reconcile.cron=0/1 * * * * ?",
+            "sync.reconcile.schedule.request={\"dryRun\":true}"
+    })
+    class OnItsSchedule {
+        @Test
+        void theScheduledRouteRunsOnItsCronAndLeavesItsReport() {
+            Reconciler reconciler = context.getRegistry().lookupByNameAndType("reconciler", Reconciler.class);
+            await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.latestReports(50).stream().anyMatch(r ->
+                    "schedule".equals(r.path("request").path("trigger").asText()) && r.path("dryRun").asBoolean()
+                            && "succeeded".equals(r.path("outcome").asText())));
+        }
     }
 }
