@@ -134,8 +134,14 @@ public class Reconciler {
             }
             for (Job job : jobs) {
                 if (job.deltaLink != null && !request.dryRun()) {
-                    store.saveDeltaLink(job.deltaKey(), job.deltaLink, clock.instant());
-                    job.report.put("deltaLinkSaved", true);
+                    try {
+                        store.saveDeltaLink(job.deltaKey(), job.deltaLink, clock.instant());
+                        job.report.put("deltaLinkSaved", true);
+                    } catch (RuntimeException e) {
+                        // not fatal: the next incremental run falls back to a full one
+                        job.report.put("deltaLinkSaved", false);
+                        job.report.put("deltaLinkError", e.getMessage());
+                    }
                 }
             }
             run.outcome = "succeeded";
