@@ -380,4 +380,48 @@ public class SyncBeans implements CamelContextAware {
                 opsMetrics, syncJson, new io.dataversesync.ops.OpsApi.Limits(pageSizeMax, pageSizeDefault, scanMax, maxIds, auditMax),
                 !"servicebus".equals(transport.trim()), transport.trim());
     }
+
+    // ---- reconciliation (issue 10): nightly and on-demand drift detection and correction, routes/reconcile.camel.yaml ----
+
+    /** The reconciliation's reports and delta links, durable (sync.reconcile.data-dir). */
+    @BindToRegistry
+    public io.dataversesync.reconcile.ReportStore reconcileReports(@PropertyInject("sync.reconcile.data-dir") String dataDir,
+            @PropertyInject("sync.reconcile.report.keep") int keep, ObjectMapper syncJson) {
+        return new io.dataversesync.reconcile.ReportStore(java.nio.file.Path.of(dataDir.trim()), keep, syncJson);
+    }
+
+    /**
+     * One reconciliation run per call ({@code direct:reconcile}, or {@code Reconciler.run(ReconcileRequest)} from Java):
+     * reads within sync.reconcile.budget-share of the Dataverse budget, corrections through the outbound queue.
+     */
+    @BindToRegistry
+    public io.dataversesync.reconcile.Reconciler reconciler(DataverseClient dataverseClient, DataverseHops dataverse,
+            EntityCatalog entityCatalog, TargetCatalog targetCatalog, Sagas sagas, TargetAuth targetAuth, SyncMessages syncMessages,
+            io.dataversesync.reconcile.ReportStore reconcileReports, MeterRegistry metricsRegistry, ObjectMapper syncJson, Clock clock,
+            @PropertyInject("sync.reconcile.page-size") int pageSize,
+            @PropertyInject("sync.reconcile.report.examples") int examples,
+            @PropertyInject("sync.reconcile.budget-share") double budgetShare,
+            @PropertyInject("sync.reconcile.correction-senders") int correctionSenders,
+            @PropertyInject("sync.writeback.status-column") String statusColumn,
+            @PropertyInject("dataverse.limits.requests-per-window") int requestsPerWindow,
+            @PropertyInject("dataverse.limits.execution-ms-per-window") long executionMsPerWindow,
+            @PropertyInject("dataverse.limits.window-seconds") long windowSeconds,
+            @PropertyInject("dataverse.limits.headroom") double headroom) {
+        java.util.function.Function<String, String> property = key -> context.getPropertiesComponent().resolveProperty(key).orElse(null);
+        var limits = new DataverseRequestGate.Limits(requestsPerWindow, executionMsPerWindow, Duration.ofSeconds(windowSeconds), headroom, 1,
+                Duration.ZERO);
+        var share = new io.dataversesync.dataverse.BudgetShare(budgetShare, limits, dataverseClient.userCount(), clock);
+        var contracts = io.dataversesync.reconcile.TargetReadContract.fromProperties(property, targetCatalog);
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+        var reader = new io.dataversesync.reconcile.TargetReader(http, targetAuth, context, syncJson, property);
+        String mappings = context.resolvePropertyPlaceholders("{{sync.mappings.location}}");
+        if (pageSize < 1 || pageSize > DataverseClient.MAX_PAGE_SIZE) {
+            throw new IllegalArgumentException("sync.reconcile.page-size must be 1.." + DataverseClient.MAX_PAGE_SIZE + ", was " + pageSize);
+        }
+        return new io.dataversesync.reconcile.Reconciler(dataverseClient, dataverse, entityCatalog, targetCatalog, contracts, sagas, reader,
+                () -> new io.dataversesync.reconcile.PayloadMapper(context, syncMessages, syncJson, mappings),
+                new io.dataversesync.reconcile.NotificationCorrector(context, syncJson, clock), share, reconcileReports,
+                new io.dataversesync.reconcile.ReconcileMetrics(metricsRegistry), syncJson, clock,
+                new io.dataversesync.reconcile.Reconciler.Settings(pageSize, examples, statusColumn.trim(), correctionSenders));
+    }
 }

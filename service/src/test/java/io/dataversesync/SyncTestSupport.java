@@ -50,7 +50,10 @@ import org.junit.jupiter.api.BeforeEach;
         "sync.mappings.location={{sys:test.mappings.location:classpath:routes/mappings}}",
         "dataverse.timeout-ms=5000",
         "camel.component.http.response-timeout=5000",
-        "camel.component.http.so-timeout=5000"
+        "camel.component.http.so-timeout=5000",
+        "sync.reconcile.schedule.enabled=false",
+        "sync.reconcile.incremental.enabled=false",
+        "sync.reconcile.data-dir={{sys:test.reconcile.dir}}"
 })
 public abstract class SyncTestSupport {
     protected static final String OUTBOUND = "dataverse-outbound";
@@ -66,6 +69,7 @@ public abstract class SyncTestSupport {
         System.setProperty("test.port.dataverse", String.valueOf(freePort()));
         System.setProperty("test.port.target", String.valueOf(freePort()));
         System.setProperty("test.broker.dir", "target/test-brokers/" + UUID.randomUUID());
+        System.setProperty("test.reconcile.dir", "target/test-reconcile/" + UUID.randomUUID());
     }
 
     @BeanInject

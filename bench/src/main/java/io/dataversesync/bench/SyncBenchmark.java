@@ -50,7 +50,8 @@ import org.apache.logging.log4j.core.config.Configurator;
  * non-zero.
  *
  * Usage: java -jar bench/target/dataverse-sync-bench.jar [--scenarios=burst,realistic,limited,users] (fan-out is opt-in:
- *        --scenarios=fan-out or e.g. burst,fan-out; the burst over three targets, one slow and failing, see {@link FanOut})
+ *        --scenarios=fan-out or e.g. burst,fan-out; the burst over three targets, one slow and failing, see {@link FanOut};
+ *        so is reconcile: 100,000 rows with 1% drift found and corrected, see {@link Reconcile}; --reconcile-rows, --reconcile-drift)
  *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000]
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=10] [--cost-request-ms=5] [--users=1,2,4]
  *        [--users-cost-write-ms=40] [--users-changes-per-user=6000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
@@ -159,13 +160,21 @@ public final class SyncBenchmark {
                         (int) Math.round(REQUESTS_PER_SECOND * window), window, burstConsumers, usersChangesPerUser, executionBudget, usersCost, 1));
                 // opt-in: the burst (batched) to customers alone, then to three targets through the topic (FanOut)
                 case "fan-out" -> scenarios.add(new Scenario("fan-out", changes, rows, 0, 0, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
+                // opt-in: 100,000 rows with 1% drift across the four classes, found and corrected (Reconcile)
+                case "reconcile" -> scenarios.add(new Scenario("reconcile", 0, 0, 0, 0, 0, 300, burstConsumers, 0, 0, Cost.NONE, 1));
                 default -> throw new IllegalArgumentException("unknown scenario " + name
-                        + " (burst, realistic, limited, users, fan-out)");
+                        + " (burst, realistic, limited, users, fan-out, reconcile)");
             }
         }
         boolean allVerified = true;
         int run = 0;
         for (Scenario scenario : scenarios) {
+            if (scenario.name().equals("reconcile")) {
+                ObjectNode result = Reconcile.scenario(work, ++run, options);
+                System.out.println(result);
+                allVerified &= result.path("verified").asBoolean();
+                continue;
+            }
             if (scenario.name().equals("fan-out")) {
                 ObjectNode result = FanOut.scenario(scenario, work, run, options);
                 run += 3;
@@ -317,6 +326,10 @@ public final class SyncBenchmark {
         // the same policy in both modes; a 10 s cap keeps throttled per-message retries from waiting minutes
         p.put("sync.policy.max-delay-ms", "10000");
         p.put("sync.policy.ack-writeback-consumer.max-retries", "20");
+        // no scheduled reconciliation inside a measurement (the reconcile scenario runs its own)
+        p.put("sync.reconcile.schedule.enabled", "false");
+        p.put("sync.reconcile.incremental.enabled", "false");
+        p.put("sync.reconcile.data-dir", brokerDir.resolve("reconcile").toString());
         return p;
     }
 

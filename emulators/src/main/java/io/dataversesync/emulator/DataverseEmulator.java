@@ -117,6 +117,7 @@ public final class DataverseEmulator extends EmulatorServer {
         private CostModel costModel = CostModel.DEFAULT;
         private Duration executionTimeBudget = Duration.ofMillis(1_200_000);
         private boolean costAsLatency = false;
+        private Duration changeTrackingTokenLifetime = Duration.ofDays(7);
 
         public int port() { return port; }
         public Settings port(int value) { port = value; return this; }
@@ -171,6 +172,12 @@ public final class DataverseEmulator extends EmulatorServer {
         /** When true, every answer is also delayed by the execution time it cost. Default false. */
         public boolean costAsLatency() { return costAsLatency; }
         public Settings costAsLatency(boolean value) { costAsLatency = value; return this; }
+        /**
+         * How long a change tracking token stays valid (Dataverse: the organization's ExpireChangeTrackingInDays,
+         * 7 days by default); an older one is refused with ExpiredVersionStamp ({@link ChangeTracking}).
+         */
+        public Duration changeTrackingTokenLifetime() { return changeTrackingTokenLifetime; }
+        public Settings changeTrackingTokenLifetime(Duration value) { changeTrackingTokenLifetime = value; return this; }
     }
 
     /** A table; columns null = any column (schemaless). */
@@ -184,6 +191,8 @@ public final class DataverseEmulator extends EmulatorServer {
         private final List<Set<String>> alternateKeys = new CopyOnWriteArrayList<>();
         /** Formula columns: computed from the row's other columns, read-only. */
         private final Map<String, java.util.function.Function<ObjectNode, String>> formulas = new ConcurrentHashMap<>();
+        /** Deletions by the data version they took, for change tracking's $deletedEntity entries. */
+        private final java.util.concurrent.ConcurrentSkipListMap<Long, String> deletions = new java.util.concurrent.ConcurrentSkipListMap<>();
 
         Table(String entitySet, String logicalName, String primaryIdColumn) {
             this.entitySet = entitySet;
@@ -273,6 +282,9 @@ public final class DataverseEmulator extends EmulatorServer {
     private final CostModel costModel;
     private final long executionBudgetMicros;
     private final boolean costAsLatency;
+    private final Duration changeTrackingTokenLifetime;
+    /** Tokens of a data version below this are expired whatever their age ({@link #expireChangeTrackingTokens()}). */
+    private volatile long changeTrackingFloor;
 
     private final Map<String, Table> tables = new ConcurrentHashMap<>();
     private final Map<String, Token> tokens = new ConcurrentHashMap<>();
@@ -302,6 +314,7 @@ public final class DataverseEmulator extends EmulatorServer {
         this.costModel = settings.costModel();
         this.executionBudgetMicros = settings.executionTimeBudget().toNanos() / 1000;
         this.costAsLatency = settings.costAsLatency();
+        this.changeTrackingTokenLifetime = settings.changeTrackingTokenLifetime();
         throttledByLimit.put(LIMIT_REQUESTS, new AtomicLong());
         throttledByLimit.put(LIMIT_EXECUTION_TIME, new AtomicLong());
         throttledByLimit.put(LIMIT_CONCURRENCY, new AtomicLong());
@@ -440,6 +453,14 @@ public final class DataverseEmulator extends EmulatorServer {
         } finally {
             storeLock.readLock().unlock();
         }
+    }
+
+    /**
+     * Expires every change tracking token issued so far, as if they were older than the organization's
+     * ExpireChangeTrackingInDays: a delta link then answers ExpiredVersionStamp and the client must read everything.
+     */
+    public void expireChangeTrackingTokens() {
+        changeTrackingFloor = versionNumbers.incrementAndGet();
     }
 
     /** Invalidates every issued token, as if they had expired: clients see 401 until they fetch a new one. */
@@ -1098,6 +1119,14 @@ public final class DataverseEmulator extends EmulatorServer {
             // Dataverse pages with $skiptoken only: "Dataverse doesn't support the $skip query option"
             throw new ApiError(400, CODE_QUERY_NOT_SUPPORTED, "The query parameter $skip is not supported");
         }
+        ChangeTracking.Page trackedPage = query.containsKey(ServerDrivenPaging.SKIP_TOKEN)
+                ? ChangeTracking.Page.parse(query.get(ServerDrivenPaging.SKIP_TOKEN)) : null;
+        if (query.containsKey(ChangeTracking.DELTA_TOKEN)) {
+            return deltaRows(table, query, request, trackedPage);
+        }
+        if (trackedPage != null || prefers(request, "odata.track-changes")) {
+            return trackedRows(table, query, request, trackedPage);
+        }
         rejectUnsupportedOptions(query, Set.of("$select", "$filter", "$top", "$count", ServerDrivenPaging.SKIP_TOKEN));
         List<String> select = parseSelect(table, query);
         boolean count = parseCount(query);
@@ -1139,6 +1168,125 @@ public final class DataverseEmulator extends EmulatorServer {
         Response response = json(200, body);
         preferredPageSize.ifPresent(size -> response.header("Preference-Applied", "odata.maxpagesize=" + size));
         return response;
+    }
+
+    // ---------------------------------------------------------------- change tracking (see ChangeTracking)
+
+    /** The query options change tracking refuses, with the documented message. */
+    private static void rejectWithChangeTracking(Map<String, String> query) throws ApiError {
+        for (String option : List.of("$filter", "$orderby", "$expand", "$top")) {
+            if (query.containsKey(option)) {
+                throw new ApiError(400, CODE_QUERY_NOT_SUPPORTED, "The \"" + option
+                        + "\" query parameter isn't supported when Change Tracking is enabled.");
+            }
+        }
+        rejectUnsupportedOptions(query, Set.of("$select", ServerDrivenPaging.SKIP_TOKEN, ChangeTracking.DELTA_TOKEN));
+    }
+
+    private ChangeTracking.Token currentToken() {
+        return new ChangeTracking.Token(versionNumbers.get(), Instant.now().truncatedTo(ChronoUnit.SECONDS));
+    }
+
+    /** The initial read of change tracking: every row, paged, and with the last page the delta link. */
+    private Response trackedRows(Table table, Map<String, String> query, Request request, ChangeTracking.Page page) throws ApiError {
+        rejectWithChangeTracking(query);
+        List<String> select = parseSelect(table, query);
+        int pageSize = ServerDrivenPaging.requestedPageSize(request.header("prefer")).orElse(ServerDrivenPaging.MAX_PAGE_SIZE);
+        ChangeTracking.Token token = page != null ? page.token() : currentToken();
+        String after = page != null ? page.after() : null;
+        ObjectNode body = JSON.createObjectNode();
+        body.put("@odata.context", context(table, select));
+        ArrayNode value = body.putArray("value");
+        String lastServed = null;
+        boolean more = false;
+        for (ObjectNode row : sortedRows(table)) {
+            String key = row.path(table.primaryIdColumn()).asText();
+            if (after != null && key.compareTo(after) <= 0) {
+                continue;
+            }
+            if (value.size() == pageSize) {
+                more = true;
+                break;
+            }
+            value.add(project(table, row, select));
+            lastServed = key;
+        }
+        finishTrackedPage(table, select, query, request, body, token, more ? new ChangeTracking.Page(lastServed, token) : null);
+        meter().rowsRead += value.size();
+        return json(200, body).header("Preference-Applied", "odata.track-changes");
+    }
+
+    /** A GET on a delta link: rows created or updated since its token (by data version), then the rows deleted since. */
+    private Response deltaRows(Table table, Map<String, String> query, Request request, ChangeTracking.Page page) throws ApiError {
+        rejectWithChangeTracking(query);
+        List<String> select = parseSelect(table, query);
+        ChangeTracking.Token since;
+        try {
+            since = ChangeTracking.Token.parse(query.get(ChangeTracking.DELTA_TOKEN));
+        } catch (IllegalArgumentException e) {
+            throw new ApiError(400, ChangeTracking.CODE_EXPIRED_VERSION_STAMP, ChangeTracking.EXPIRED_MESSAGE);
+        }
+        boolean expired = since.issued().plus(changeTrackingTokenLifetime).isBefore(Instant.now())
+                || since.version() < changeTrackingFloor || since.version() > versionNumbers.get();
+        if (expired) {
+            throw new ApiError(400, ChangeTracking.CODE_EXPIRED_VERSION_STAMP, ChangeTracking.EXPIRED_MESSAGE);
+        }
+        int pageSize = ServerDrivenPaging.requestedPageSize(request.header("prefer")).orElse(ServerDrivenPaging.MAX_PAGE_SIZE);
+        ChangeTracking.Token next = page != null ? page.token() : currentToken();
+        // where the previous page ended: "c<version>" in the changed rows, "d<version>" in the deletions
+        String after = page != null ? page.after() : "c" + since.version();
+        ObjectNode body = JSON.createObjectNode();
+        body.put("@odata.context", context(table, select) + "/$delta");
+        ArrayNode value = body.putArray("value");
+        String lastServed = null;
+        boolean more = false;
+        if (after.startsWith("c")) {
+            long from = Long.parseLong(after.substring(1));
+            List<ObjectNode> changed = table.rows().values().stream()
+                    .filter(row -> row.path("versionnumber").asLong() > from)
+                    .sorted(Comparator.comparingLong(row -> row.path("versionnumber").asLong()))
+                    .toList();
+            for (ObjectNode row : changed) {
+                if (value.size() == pageSize) {
+                    more = true;
+                    break;
+                }
+                value.add(project(table, row, select));
+                lastServed = "c" + row.path("versionnumber").asLong();
+            }
+        }
+        long deletedFrom = after.startsWith("d") ? Long.parseLong(after.substring(1)) : since.version();
+        if (!more) {
+            for (Map.Entry<Long, String> deletion : table.deletions.tailMap(deletedFrom, false).entrySet()) {
+                if (table.rows().containsKey(deletion.getValue())) {
+                    continue; // created again since (a restore): it came above as a row
+                }
+                if (value.size() == pageSize) {
+                    more = true;
+                    break;
+                }
+                value.addObject()
+                        .put("@odata.context", baseUrl() + API_ROOT + "$metadata#" + table.entitySet() + "/$deletedEntity")
+                        .put("id", deletion.getValue())
+                        .put("reason", "deleted");
+                lastServed = "d" + deletion.getKey();
+            }
+        }
+        finishTrackedPage(table, select, query, request, body, next, more ? new ChangeTracking.Page(lastServed, next) : null);
+        meter().rowsRead += value.size();
+        return json(200, body);
+    }
+
+    /** A next link to the following page, or (the last page) the delta link with the token the read began with. */
+    private void finishTrackedPage(Table table, List<String> select, Map<String, String> query, Request request, ObjectNode body,
+            ChangeTracking.Token token, ChangeTracking.Page nextPage) {
+        String collectionUrl = baseUrl() + API_ROOT + table.entitySet();
+        if (nextPage != null) {
+            body.put("@odata.nextLink", ServerDrivenPaging.nextLink(collectionUrl, request.rawQuery(), nextPage.skipToken()));
+            return;
+        }
+        String selectPart = select == null ? "" : "$select=" + String.join(",", select) + "&";
+        body.put("@odata.deltaLink", collectionUrl + "?" + selectPart + ChangeTracking.DELTA_TOKEN + "=" + token.encoded());
     }
 
     /**
@@ -1551,6 +1699,7 @@ public final class DataverseEmulator extends EmulatorServer {
                 }
                 journal(table, id, existing);
                 outcome[0] = Outcome.DELETED;
+                table.deletions.put(versionNumbers.incrementAndGet(), id);
                 return null;
             });
         } finally {

@@ -117,7 +117,8 @@ public final class EmulatorMain {
                 .maxConcurrentRequests(options.maxConcurrentRequests())
                 .executionTimeBudget(options.executionTimeBudget())
                 .costModel(options.costModel())
-                .costAsLatency(options.costAsLatency()));
+                .costAsLatency(options.costAsLatency())
+                .changeTrackingTokenLifetime(options.changeTrackingTokenLifetime()));
         for (EmulatorOptions.Table table : options.tables()) {
             List<String> columns = options.columns().get(table.entitySet());
             if (columns == null) {

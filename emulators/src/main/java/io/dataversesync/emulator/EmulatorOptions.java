@@ -51,6 +51,7 @@ public final class EmulatorOptions {
             new Spec("cost-delete-ms", plain(CostModel.DEFAULT.deleteMs()), "execution ms charged per row deleted"),
             new Spec("cost-request-ms", plain(CostModel.DEFAULT.requestOverheadMs()), "execution ms charged per request (a $batch once)"),
             new Spec("cost-as-latency", "false", "also delay every Dataverse answer by the execution ms it cost (true/false)"),
+            new Spec("change-tracking-token-seconds", "604800", "how long a change tracking delta token stays valid (Dataverse: 7 days)"),
             new Spec("tables", "accounts:account:accountid", "tables served, comma-separated entitySet:logicalName:idColumn"),
             new Spec("columns", "", "declared columns, comma-separated entitySet:col|col|... (entitySet:* = any column); "
                     + "unlisted: accounts declares the account columns (README), other tables take any column"),
@@ -75,6 +76,7 @@ public final class EmulatorOptions {
     private final Duration executionTimeBudget;
     private final CostModel costModel;
     private final boolean costAsLatency;
+    private final Duration changeTrackingTokenLifetime;
     private final List<Table> tables;
     private final Map<String, List<String>> columns;
     private final Map<String, List<List<String>>> alternateKeys;
@@ -101,6 +103,7 @@ public final class EmulatorOptions {
                 milliseconds(values, "cost-update-ms"), milliseconds(values, "cost-delete-ms"),
                 milliseconds(values, "cost-request-ms"));
         this.costAsLatency = bool(values, "cost-as-latency");
+        this.changeTrackingTokenLifetime = Duration.ofSeconds(integer(values, "change-tracking-token-seconds", 0, Integer.MAX_VALUE));
         this.tables = tables(values);
         this.columns = columns(values, tables);
         this.alternateKeys = alternateKeys(values, tables, columns);
@@ -373,6 +376,7 @@ public final class EmulatorOptions {
     public Duration executionTimeBudget() { return executionTimeBudget; }
     public CostModel costModel() { return costModel; }
     public boolean costAsLatency() { return costAsLatency; }
+    public Duration changeTrackingTokenLifetime() { return changeTrackingTokenLifetime; }
     /** At least one; the first one receives the seeded rows. */
     public List<Table> tables() { return tables; }
     /** Declared columns by entity set; a served table that is absent takes any column. */

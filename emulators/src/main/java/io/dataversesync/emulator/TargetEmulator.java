@@ -51,7 +51,8 @@ public final class TargetEmulator extends EmulatorServer {
     private final String apiKey;
     private final String apiKeyHeader;
     /** collection -> sourceRowId -> record; records are replaced, never mutated, so readers need no lock. */
-    private final Map<String, Map<String, ObjectNode>> collections = new ConcurrentHashMap<>();
+    /** Sorted by source row id, so a page of the listing starts where the last one ended without a scan. */
+    private final Map<String, java.util.concurrent.ConcurrentSkipListMap<String, ObjectNode>> collections = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> idSequences = new ConcurrentHashMap<>();
     private final Map<String, IdempotentEntry> idempotencyKeys = new ConcurrentHashMap<>();
     private final AtomicLong writes = new AtomicLong();
@@ -100,6 +101,11 @@ public final class TargetEmulator extends EmulatorServer {
         }
     }
 
+    /** Removes a record without a trace (someone purged it in the target system); true if there was one. */
+    public boolean removeRecord(String collection, String sourceRowId) {
+        return collection(collection).remove(sourceRowId) != null;
+    }
+
     /** PUTs and DELETEs that changed state (replays and no-op deletes excluded). */
     public long writeCount() {
         return writes.get();
@@ -119,8 +125,8 @@ public final class TargetEmulator extends EmulatorServer {
         calls.set(0);
     }
 
-    private Map<String, ObjectNode> collection(String name) {
-        return collections.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
+    private java.util.concurrent.ConcurrentSkipListMap<String, ObjectNode> collection(String name) {
+        return collections.computeIfAbsent(name, n -> new java.util.concurrent.ConcurrentSkipListMap<>());
     }
 
     // ================================================================ HTTP
@@ -150,7 +156,7 @@ public final class TargetEmulator extends EmulatorServer {
         String[] segments = Arrays.stream(request.path().substring("/api/".length()).split("/"))
                 .map(segment -> decode(segment, false)).toArray(String[]::new);
         if (segments.length == 1 && !segments[0].isEmpty()) {
-            return request.method().equals("GET") ? list(segments[0])
+            return request.method().equals("GET") ? list(segments[0], request.queryParameters())
                     : error(405, "method_not_allowed", "Use GET on a collection.");
         }
         if (segments.length != 2 || segments[0].isEmpty() || segments[1].isEmpty()) {
@@ -187,11 +193,70 @@ public final class TargetEmulator extends EmulatorServer {
                 : json(200, record);
     }
 
-    private Response list(String collection) {
+    /** The largest page of a listing. */
+    static final int MAX_PAGE_SIZE = 1000;
+
+    /**
+     * {@code GET /api/<collection>}: without options every record (tombstones included) ordered by target id.
+     * Paged, cursor style ({@code ?limit=N}, at most {@value #MAX_PAGE_SIZE}): records ordered by source row id, and
+     * while more remain a {@code nextLink} (a path with {@code after=<last source row id>}) to GET as given. By ids:
+     * {@code ?sourceRowIds=a,b,c} (at most {@value #MAX_PAGE_SIZE}) returns the records among them, unknown ids left
+     * out. A shape many REST APIs share (e.g. Stripe's {@code limit}/{@code starting_after}, GitHub's link paging).
+     */
+    private Response list(String collection, Map<String, String> query) {
         ObjectNode body = JSON.createObjectNode();
         ArrayNode value = body.putArray("value");
-        records(collection).forEach(value::add);
+        String ids = query.get("sourceRowIds");
+        if (ids != null) {
+            String[] wanted = ids.isBlank() ? new String[0] : ids.split(",");
+            if (wanted.length > MAX_PAGE_SIZE) {
+                return error(400, "bad_request", "At most " + MAX_PAGE_SIZE + " sourceRowIds per request.");
+            }
+            for (String id : wanted) {
+                ObjectNode record = collection(collection).get(id.trim());
+                if (record != null) {
+                    value.add(record.deepCopy());
+                }
+            }
+            return json(200, body);
+        }
+        String limitText = query.get("limit");
+        if (limitText == null) {
+            records(collection).forEach(value::add);
+            return json(200, body);
+        }
+        int limit;
+        try {
+            limit = Integer.parseInt(limitText.trim());
+        } catch (NumberFormatException e) {
+            limit = -1;
+        }
+        if (limit < 1 || limit > MAX_PAGE_SIZE) {
+            return error(400, "bad_request", "limit must be 1.." + MAX_PAGE_SIZE + ", was '" + limitText + "'.");
+        }
+        String after = query.get("after");
+        java.util.NavigableMap<String, ObjectNode> ordered = collection(collection);
+        if (after != null) {
+            ordered = ordered.tailMap(after, false);
+        }
+        String last = null;
+        boolean more = false;
+        for (Map.Entry<String, ObjectNode> entry : ordered.entrySet()) {
+            if (value.size() == limit) {
+                more = true;
+                break;
+            }
+            value.add(entry.getValue().deepCopy());
+            last = entry.getKey();
+        }
+        if (more) {
+            body.put("nextLink", "/api/" + encode(collection) + "?limit=" + limit + "&after=" + encode(last));
+        }
         return json(200, body);
+    }
+
+    private static String encode(String text) {
+        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     /**

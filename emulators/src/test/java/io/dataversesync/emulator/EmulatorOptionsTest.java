@@ -53,7 +53,7 @@ class EmulatorOptionsTest {
                 "--target-api-key=key-1", "--request-budget=0", "--budget-window-seconds=60",
                 "--max-concurrent-requests=52", "--execution-budget-ms=0", "--cost-read-row-ms=0.5",
                 "--cost-create-ms=20", "--cost-update-ms=15", "--cost-delete-ms=7", "--cost-request-ms=2.5",
-                "--cost-as-latency=true", "--tables=accounts:account:accountid, contacts:contact:contactid",
+                "--cost-as-latency=true", "--change-tracking-token-seconds=60", "--tables=accounts:account:accountid, contacts:contact:contactid",
                 "--columns=contacts:firstname|lastname|emailaddress1,accounts:*",
                 "--alternate-keys=contacts:lastname+emailaddress1,contacts:firstname",
                 "--seed=0", "--dataverse-latency-ms=25", "--dataverse-error-rate=0.1", "--dataverse-error-status=429",
@@ -70,6 +70,7 @@ class EmulatorOptionsTest {
         assertThat(options.executionTimeBudget()).isEqualTo(Duration.ZERO);
         assertThat(options.costModel()).isEqualTo(new CostModel(0.5, 20, 15, 7, 2.5));
         assertThat(options.costAsLatency()).isTrue();
+        assertThat(options.changeTrackingTokenLifetime()).isEqualTo(Duration.ofSeconds(60));
         assertThat(options.tables()).containsExactly(new EmulatorOptions.Table("accounts", "account", "accountid"),
                 new EmulatorOptions.Table("contacts", "contact", "contactid"));
         assertThat(options.columns()).as("accounts:* = any column")
@@ -96,7 +97,7 @@ class EmulatorOptionsTest {
             "[local-target-key]", "--request-budget", "[6000]", "--budget-window-seconds", "[300]",
             "--max-concurrent-requests", "--execution-budget-ms", "[1200000]", "--cost-read-row-ms", "[1]",
             "--cost-create-ms", "[10]", "--cost-update-ms", "--cost-delete-ms", "--cost-request-ms", "[5]",
-            "--cost-as-latency", "[false]", "--columns", "--alternate-keys", "[accounts:accountnumber]",
+            "--cost-as-latency", "[false]", "--change-tracking-token-seconds", "[604800]", "--columns", "--alternate-keys", "[accounts:accountnumber]",
             "--tables", "[accounts:account:accountid]", "--seed", "[20]",
             "--dataverse-latency-ms", "--dataverse-error-rate", "--dataverse-error-status", "[503]",
             "--target-latency-ms", "--target-error-rate", "--target-error-status", "--help"}) {

@@ -157,4 +157,30 @@ class TargetEmulatorTest {
         assertThat(target.callCount()).isEqualTo(2);
         assertThat(target.writeCount()).isEqualTo(1);
     }
+
+    @Test
+    void listsPagedBySourceRowIdWithANextLinkAndByIds() {
+        for (String id : List.of("row-3", "row-1", "row-5", "row-2", "row-4")) {
+            assertThat(method("PUT", url("customers/" + id), "{\"name\":\"" + id + "\"}", AUTH).statusCode()).isEqualTo(201);
+        }
+        method("DELETE", url("customers/row-4"), "", AUTH);
+        List<String> served = new java.util.ArrayList<>();
+        String next = url("customers?limit=2");
+        int pages = 0;
+        while (next != null) {
+            HttpResponse<String> page = get(next, AUTH);
+            assertThat(page.statusCode()).isEqualTo(200);
+            JsonNode body = json(page);
+            body.get("value").forEach(r -> served.add(r.get("sourceRowId").asText() + (r.get("deleted").asBoolean() ? "(deleted)" : "")));
+            next = body.hasNonNull("nextLink") ? target.baseUrl() + body.get("nextLink").asText() : null;
+            pages++;
+        }
+        assertThat(pages).isEqualTo(3);
+        assertThat(served).containsExactly("row-1", "row-2", "row-3", "row-4(deleted)", "row-5");
+
+        JsonNode byIds = json(get(url("customers?sourceRowIds=row-5,nope,row-2"), AUTH));
+        assertThat(byIds.get("value")).extracting(r -> r.get("sourceRowId").asText()).containsExactly("row-5", "row-2");
+        assertThat(get(url("customers?limit=0"), AUTH).statusCode()).isEqualTo(400);
+        assertThat(get(url("customers?limit=1001"), AUTH).statusCode()).isEqualTo(400);
+    }
 }

@@ -135,53 +135,6 @@ public class DataverseClient {
         return rows;
     }
 
-    /** One page of a query: its rows and the {@code @odata.nextLink} of the next page (null on the last page). */
-    public record Page(List<ObjectNode> rows, String nextLink) {
-    }
-
-    /**
-     * The first page of a query with server-driven paging: {@code Prefer: odata.maxpagesize} asks for the page size,
-     * Dataverse answers at most that many rows and {@code @odata.nextLink} when more remain ("Page results",
-     * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results). {@code filter} is an
-     * OData $filter the caller built from its own settings (never from message content); null for none.
-     */
-    public Page queryPage(EntitySettings table, Collection<String> columns, String filter, int pageSize, String correlationId)
-            throws IOException, InterruptedException {
-        String uri = baseUrl + API_PATH + table.entitySet() + "?$select=" + select(columns)
-                + (filter == null ? "" : "&$filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8).replace("+", "%20"));
-        return page(URI.create(uri), pageSize, correlationId);
-    }
-
-    /**
-     * The next page: the {@code @odata.nextLink} exactly as Dataverse returned it (the doc above: do not change it),
-     * with the same page size. A link that does not point at this client's Web API is refused: the bearer token
-     * never goes anywhere else.
-     */
-    public Page nextPage(String nextLink, int pageSize, String correlationId) throws IOException, InterruptedException {
-        if (nextLink == null || !nextLink.startsWith(baseUrl + API_PATH)) {
-            throw new DataverseException(502, null, "@odata.nextLink does not point at " + baseUrl + API_PATH, null);
-        }
-        return page(URI.create(nextLink), pageSize, correlationId);
-    }
-
-    private Page page(URI uri, int pageSize, String correlationId) throws IOException, InterruptedException {
-        if (pageSize < 1 || pageSize > 5000) {
-            throw new IllegalArgumentException("a page holds 1..5000 rows, was " + pageSize);
-        }
-        HttpResponse<String> response = send("read-page", pageSize,
-                (user, b) -> b.uri(uri).header("Prefer", "odata.maxpagesize=" + pageSize).GET(), correlationId);
-        requireSuccess(response);
-        JsonNode body = json.readTree(response.body());
-        List<ObjectNode> rows = new ArrayList<>();
-        for (JsonNode row : body.path("value")) {
-            if (row instanceof ObjectNode o) {
-                rows.add(o);
-            }
-        }
-        JsonNode next = body.get("@odata.nextLink");
-        return new Page(rows, next == null || next.isNull() ? null : next.asText());
-    }
-
     /** Deletes a row by key; false when Dataverse says it does not exist (404: already gone). */
     public boolean delete(EntitySettings table, String rowId, String correlationId) throws IOException, InterruptedException {
         URI uri = URI.create(baseUrl + API_PATH + table.entitySet() + "(" + rowId + ")");
@@ -202,28 +155,88 @@ public class DataverseClient {
      */
     public List<String> retrieveIds(EntitySettings entity, String filter, int pageSize, int limit, String correlationId)
             throws IOException, InterruptedException {
-        String first = baseUrl + API_PATH + entity.entitySet() + "?$select=" + entity.idColumn()
-                + (filter == null ? "" : "&$filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8).replace("+", "%20"));
         List<String> ids = new ArrayList<>();
-        String next = first;
-        while (next != null && ids.size() < limit) {
-            if (!next.startsWith(baseUrl + API_PATH)) {
-                throw new DataverseException(502, null, "@odata.nextLink leaves " + baseUrl, null);
-            }
-            URI uri = URI.create(next);
-            HttpResponse<String> response = send("read-page", pageSize,
-                    (user, b) -> b.uri(uri).header("Prefer", "odata.maxpagesize=" + pageSize).GET(), correlationId);
-            requireSuccess(response);
-            JsonNode page = json.readTree(response.body());
-            for (JsonNode row : page.path("value")) {
+        Page page = queryPage(entity, List.of(entity.idColumn()), filter, pageSize, correlationId);
+        while (true) {
+            for (ObjectNode row : page.rows()) {
                 if (ids.size() < limit) {
                     ids.add(row.path(entity.idColumn()).asText());
                 }
             }
-            JsonNode link = page.get("@odata.nextLink");
-            next = link == null || link.isNull() ? null : link.asText();
+            if (page.nextLink() == null || ids.size() >= limit) {
+                return ids;
+            }
+            page = readPage(page.nextLink(), pageSize, correlationId);
         }
-        return ids;
+    }
+
+    /**
+     * One page of a paged read: its rows, the ids change tracking reports deleted ({@code $deletedEntity}), the
+     * next page's link (null on the last page) and, on the last page of a tracked read, the delta link.
+     */
+    public record Page(List<ObjectNode> rows, List<String> deletedIds, String nextLink, String deltaLink) {
+    }
+
+    /**
+     * The first page of a read of every row of the table, with server-driven paging ({@code Prefer:
+     * odata.maxpagesize}, at most 5,000; Dataverse has no {@code $skip}): then {@link #readPage} with the
+     * {@code @odata.nextLink} as returned. With {@code trackChanges} ({@code Prefer: odata.track-changes}) the last
+     * page carries the {@code @odata.deltaLink} a later {@link #readPage} returns the changes since with.
+     */
+    public Page readFirstPage(EntitySettings entity, Collection<String> columns, int maxPageSize, boolean trackChanges, String correlationId)
+            throws IOException, InterruptedException {
+        return readPage(URI.create(baseUrl + API_PATH + entity.entitySet() + "?$select=" + select(columns)), maxPageSize,
+                trackChanges, correlationId);
+    }
+
+    /**
+     * The first page of the rows an OData $filter matches, paged the same way (then {@link #readPage} with each
+     * {@code @odata.nextLink}). {@code filter} is validated by the caller (built from its own settings, or checked
+     * like on-demand sync's) and URL-encoded here; null for none.
+     */
+    public Page queryPage(EntitySettings table, Collection<String> columns, String filter, int maxPageSize, String correlationId)
+            throws IOException, InterruptedException {
+        String uri = baseUrl + API_PATH + table.entitySet() + "?$select=" + select(columns)
+                + (filter == null ? "" : "&$filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8).replace("+", "%20"));
+        return readPage(URI.create(uri), maxPageSize, false, correlationId);
+    }
+
+    /**
+     * A page by the link Dataverse returned ({@code @odata.nextLink} or {@code @odata.deltaLink}), used exactly as
+     * returned; it must point at this client's Web API (our token goes with it). An expired or unknown delta token
+     * is a {@link DataverseException} with code {@link #EXPIRED_VERSION_STAMP}.
+     */
+    public Page readPage(String link, int maxPageSize, String correlationId) throws IOException, InterruptedException {
+        if (link == null || !link.startsWith(baseUrl + API_PATH)) {
+            throw new DataverseException(502, null, "a paging link that does not point at " + baseUrl + API_PATH, null);
+        }
+        return readPage(URI.create(link), maxPageSize, false, correlationId);
+    }
+
+    /** Dataverse's ExpiredVersionStamp: a change tracking token too old (or unknown); a full read is needed. */
+    public static final String EXPIRED_VERSION_STAMP = "0x80044352";
+
+    /** The most rows a page may hold (Dataverse ignores a larger odata.maxpagesize). */
+    public static final int MAX_PAGE_SIZE = 5000;
+
+    private Page readPage(URI uri, int maxPageSize, boolean trackChanges, String correlationId) throws IOException, InterruptedException {
+        if (maxPageSize < 1 || maxPageSize > MAX_PAGE_SIZE) {
+            throw new IllegalArgumentException("a page holds 1.." + MAX_PAGE_SIZE + " rows, was " + maxPageSize);
+        }
+        String prefer = (trackChanges ? "odata.track-changes," : "") + "odata.maxpagesize=" + maxPageSize;
+        HttpResponse<String> response = send("read-page", maxPageSize, (user, b) -> b.uri(uri).header("Prefer", prefer).GET(), correlationId);
+        requireSuccess(response);
+        JsonNode body = json.readTree(response.body());
+        List<ObjectNode> rows = new ArrayList<>();
+        List<String> deleted = new ArrayList<>();
+        for (JsonNode item : body.path("value")) {
+            if (item.path("@odata.context").asText("").endsWith("$deletedEntity")) {
+                deleted.add(item.path("id").asText().toLowerCase());
+            } else if (item instanceof ObjectNode row) {
+                rows.add(row);
+            }
+        }
+        return new Page(rows, deleted, body.path("@odata.nextLink").asText(null), body.path("@odata.deltaLink").asText(null));
     }
 
     /**
@@ -494,6 +507,11 @@ public class DataverseClient {
             message = body == null || body.isEmpty() ? null : body.substring(0, Math.min(200, body.length()));
         }
         return new DataverseException(status, code, message, RetryAfter.parse(retryAfterHeader, clock.instant()));
+    }
+
+    /** How many application users send the requests. */
+    public int userCount() {
+        return lanes.size();
     }
 
     /** How long the next request would wait for pacing, on the user that could send soonest (0 without pacing). */

@@ -64,6 +64,13 @@ public final class SyncProperties {
     public static final String DELETE_MODE = "syncDeleteMode";
     public static final String TARGET_ROW_ID = "syncTargetRowId";
     public static final String PAYLOAD_HASH = "syncPayloadHash";
+    /** A correction for one target only (a notification naming it): published with syncSubscriber = that target. */
+    public static final String ONLY_TARGET = "syncOnlyTarget";
+    /**
+     * A correction that must reach the target even if its payload looks unchanged (the target drifted): not skipped
+     * by the de-duplication; its value ends the target call's Idempotency-Key, so it is not taken for a repeat.
+     */
+    public static final String RESEND = "syncResend";
 
     // set by the retry policy
     public static final String DECISION = "syncDecision";

@@ -61,7 +61,7 @@ public class OutboxRelay {
         String next = exchange.getProperty(SyncProperties.OUTBOX_NEXT_LINK, String.class);
         DataverseClient.Page page = next == null
                 ? client.queryPage(settings.table(), settings.columns(), settings.filter(), size, null)
-                : client.nextPage(next, size, null);
+                : client.readPage(next, size, null);
         read += page.rows().size();
         exchange.setProperty(SyncProperties.OUTBOX_READ, read);
         exchange.setProperty(SyncProperties.OUTBOX_NEXT_LINK, page.nextLink());

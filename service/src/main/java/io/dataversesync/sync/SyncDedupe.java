@@ -40,7 +40,7 @@ public class SyncDedupe {
 
     /** Before enrich: was this change already delivered by a later read of the same row? */
     public boolean alreadyDelivered(Exchange exchange) {
-        if (!enabled) {
+        if (!enabled || exchange.getProperty(SyncProperties.RESEND) != null) {
             return false;
         }
         Long requestedAt = exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class);
@@ -50,7 +50,7 @@ public class SyncDedupe {
 
     /** After transform: is the payload the one already delivered? If so, this read counts as delivered too. */
     public boolean unchanged(Exchange exchange) {
-        if (!enabled) {
+        if (!enabled || exchange.getProperty(SyncProperties.RESEND) != null) {
             return false;
         }
         String hash = exchange.getProperty(SyncProperties.PAYLOAD_HASH, String.class);

@@ -81,6 +81,41 @@ public class SyncMessages {
         exchange.setProperty(SyncProperties.ENTITY, settings.logicalName());
         exchange.setProperty(SyncProperties.SOURCE_ROW_ID, requireGuid(rowId, "sourceRowId"));
         exchange.setProperty(SyncProperties.OPERATION, normalizeOperation(operation));
+        readCorrection(exchange, body, settings);
+    }
+
+    /**
+     * A correction (reconciliation, replay): {@code "target"} names the one target it is for (declared, subscribed
+     * to the table), {@code "resend": true} makes it reach the target even if the payload looks delivered.
+     */
+    private void readCorrection(Exchange exchange, JsonNode body, EntitySettings entity) {
+        String target = text(body, "target");
+        if (target != null) {
+            if (!TargetNames.isValid(target) || targets.find(target).isEmpty()) {
+                throw new InvalidMessageException("notification names no declared target (declared: " + targets.names() + "), was '"
+                        + abbreviate(target) + "'");
+            }
+            if (!targets.get(target).subscribes(entity.logicalName())) {
+                throw new InvalidMessageException("target " + target + " does not subscribe to " + entity.logicalName());
+            }
+            exchange.setProperty(SyncProperties.ONLY_TARGET, target);
+        }
+        if (body.path("resend").asBoolean(false)) {
+            String correlationId = exchange.getProperty(SyncProperties.CORRELATION_ID, String.class);
+            if (correlationId == null) {
+                correlationId = java.util.UUID.randomUUID().toString();
+                exchange.setProperty(SyncProperties.CORRELATION_ID, correlationId);
+            }
+            exchange.setProperty(SyncProperties.RESEND, "-resend-" + correlationId);
+        }
+    }
+
+    /**
+     * The row exists (it was read), yet the message says Delete: the row was restored (recycle bin) or the delete
+     * notification is older than the row's re-creation. The row as read is the truth: it is sent, not deleted.
+     */
+    public void onRowPresent(Exchange exchange) {
+        exchange.setProperty(SyncProperties.OPERATION, "Update");
     }
 
     /**
@@ -116,6 +151,12 @@ public class SyncMessages {
     public String changeBody(Exchange exchange) throws JsonProcessingException {
         ObjectNode change = changeKeys(exchange);
         change.put("readAt", exchange.getProperty(SyncProperties.READ_AT, Long.class));
+        if (exchange.getProperty(SyncProperties.ONLY_TARGET) != null) {
+            change.put("target", exchange.getProperty(SyncProperties.ONLY_TARGET, String.class));
+        }
+        if (exchange.getProperty(SyncProperties.RESEND) != null) {
+            change.put("resend", true);
+        }
         String row = exchange.getMessage().getBody(String.class);
         if (row == null || row.isBlank() || exchange.getProperty(SyncProperties.ROW_DELETED, false, Boolean.class)) {
             change.putNull("row");
@@ -137,8 +178,12 @@ public class SyncMessages {
             readNotification(exchange);
         } else {
             readSnapshot(exchange, body);
+            readCorrection(exchange, body, requireEntity(exchange.getProperty(SyncProperties.ENTITY, String.class)));
         }
-        exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(exchange.getProperty(SyncProperties.ENTITY, String.class)));
+        // a correction for another target (e.g. a dead letter replayed to the whole topic) is not this target's
+        String onlyTarget = exchange.getProperty(SyncProperties.ONLY_TARGET, String.class);
+        exchange.setProperty(SyncProperties.SUBSCRIBED, settings.subscribes(exchange.getProperty(SyncProperties.ENTITY, String.class))
+                && (onlyTarget == null || onlyTarget.equals(target)));
         Optional<Sagas.Saga> saga = sagas.of(target);
         if (saga.isPresent()) {
             readSaga(exchange, body.get("saga"), saga.get(), target);

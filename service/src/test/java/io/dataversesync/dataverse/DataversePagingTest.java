@@ -41,7 +41,7 @@ class DataversePagingTest {
             page.rows().forEach(r -> seen.add(r.path("new_syncoutboxid").asText()));
             assertThat(page.rows()).hasSize(4);
             while (page.nextLink() != null) {
-                page = client.nextPage(page.nextLink(), 4, null);
+                page = client.readPage(page.nextLink(), 4, null);
                 pages++;
                 page.rows().forEach(r -> seen.add(r.path("new_syncoutboxid").asText()));
             }
@@ -61,7 +61,7 @@ class DataversePagingTest {
         try (DataverseEmulator dataverse = new DataverseEmulator(new DataverseEmulator.Settings())) {
             dataverse.start();
             DataverseClient client = client(dataverse);
-            assertThatThrownBy(() -> client.nextPage("http://elsewhere.example/api/data/v9.2/new_syncoutboxes?$skiptoken=x", 4, null))
+            assertThatThrownBy(() -> client.readPage("http://elsewhere.example/api/data/v9.2/new_syncoutboxes?$skiptoken=x", 4, null))
                     .isInstanceOf(DataverseException.class).hasMessageContaining("does not point at");
             assertThat(dataverse.requests()).noneMatch(r -> r.method().equals("GET"));
         }
