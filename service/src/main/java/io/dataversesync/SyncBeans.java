@@ -393,8 +393,10 @@ public class SyncBeans implements CamelContextAware {
     /**
      * One reconciliation run per call ({@code direct:reconcile}, or {@code Reconciler.run(ReconcileRequest)} from Java):
      * reads within sync.reconcile.budget-share of the Dataverse budget, corrections through the outbound queue.
+     * Lazy: bound when first looked up (by its routes, at start), once every bean it takes is in the registry;
+     * Camel calls the methods of a configuration class in the order reflection gives, not the order written here.
      */
-    @BindToRegistry
+    @BindToRegistry(lazy = true)
     public io.dataversesync.reconcile.Reconciler reconciler(DataverseClient dataverseClient, DataverseHops dataverse,
             EntityCatalog entityCatalog, TargetCatalog targetCatalog, Sagas sagas, TargetAuth targetAuth, SyncMessages syncMessages,
             io.dataversesync.reconcile.ReportStore reconcileReports, MeterRegistry metricsRegistry, ObjectMapper syncJson, Clock clock,
@@ -423,5 +425,11 @@ public class SyncBeans implements CamelContextAware {
                 new io.dataversesync.reconcile.NotificationCorrector(context, syncJson, clock), share, reconcileReports,
                 new io.dataversesync.reconcile.ReconcileMetrics(metricsRegistry), syncJson, clock,
                 new io.dataversesync.reconcile.Reconciler.Settings(pageSize, examples, statusColumn.trim(), correctionSenders));
+    }
+
+    /** POST /ops/api/reconcile and GET /ops/api/reconcile/reports (routes/ops-api.camel.yaml): reconciliation on demand. */
+    @BindToRegistry
+    public io.dataversesync.ops.OpsReconcile opsReconcile(ObjectMapper syncJson) {
+        return new io.dataversesync.ops.OpsReconcile(context, context.createProducerTemplate(), syncJson);
     }
 }

@@ -379,7 +379,12 @@ public class OpsApi {
         }
     }
 
-    private static String who(Exchange exchange) {
+    /** The audit trail every operator action is recorded in (also reconciliation runs: {@link OpsReconcile}). */
+    OpsAudit audit() {
+        return audit;
+    }
+
+    static String who(Exchange exchange) {
         String who = exchange.getProperty(OpsAuth.WHO, String.class);
         return who == null ? "unknown" : who;
     }

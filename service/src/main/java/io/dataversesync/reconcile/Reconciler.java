@@ -110,6 +110,11 @@ public class Reconciler {
         return json.writeValueAsString(report);
     }
 
+    /** Whether a run is under way now (a second one would be refused). */
+    public boolean isRunning() {
+        return running.isLocked();
+    }
+
     /** The reports kept, newest first (the operations API can show them). */
     public List<ObjectNode> latestReports(int count) {
         return store.latest(count);

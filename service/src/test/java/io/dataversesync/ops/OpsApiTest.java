@@ -203,6 +203,29 @@ class OpsApiTest extends SyncTestSupport {
     }
 
     @Test
+    void reconciliationOnDemandIsAuditedAndItsReportReadable() {
+        String neverSynced = createAccount("Ops Reconcile, never notified");
+        assertThat(http.post("/ops/api/reconcile", "{\"dryRun\":true}", null).status()).isEqualTo(401);
+        OpsHttpClient.Answer bad = http.post("/ops/api/reconcile", "{\"mode\":\"sideways\"}", KEY);
+        assertThat(bad.status()).as(bad.body()).isEqualTo(400);
+        assertThat(http.get("/ops/api/reconcile/reports?count=5000", KEY).status()).isEqualTo(400);
+
+        OpsHttpClient.Answer started = http.post("/ops/api/reconcile", "{\"entity\":\"account\",\"dryRun\":true}", KEY);
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        assertThat(started.json().path("request").path("dryRun").asBoolean()).isTrue();
+        JsonNode report = await().atMost(Duration.ofSeconds(30)).until(() -> http.get("/ops/api/reconcile/reports?count=1", KEY).json()
+                .path("reports").path(0), r -> r.path("request").path("trigger").asText().equals("ops:local-key") && r.has("counts"));
+        assertThat(report.path("outcome").asText()).as(report.toString()).isEqualTo("succeeded");
+        assertThat(report.path("counts").path("neverSynced").asLong()).as(report.toString()).isGreaterThanOrEqualTo(1);
+        // a dry run sends nothing: the row stays unsynced
+        assertThat(dataverse().row("accounts", neverSynced).orElseThrow().path("new_syncstatus").isNull()
+                || dataverse().row("accounts", neverSynced).orElseThrow().path("new_syncstatus").isMissingNode()).isTrue();
+        JsonNode newest = http.get("/ops/api/audit?limit=1", KEY).json().path("items").get(0);
+        assertThat(newest.path("action").asText()).isEqualTo("reconcile");
+        assertThat(newest.path("who").asText()).isEqualTo("local-key");
+    }
+
+    @Test
     void onDemandSyncByIdsAndByFilter() {
         String a = createAccount("Ops Sync A");
         OpsHttpClient.Answer byIds = http.post("/ops/api/sync", "{\"entity\":\"account\",\"ids\":[\"" + a + "\"]}", KEY);
