@@ -126,7 +126,13 @@ final class BurstRun implements AutoCloseable {
     /** Starts the service (256 MB heap: the service alone must fit in it), waits until ready, connects to its broker. */
     ServiceProcess start(Map<String, String> extra) throws Exception {
         int number = startToReadyMs.size() + 1;
-        service = ServiceProcess.start(settings(extra), List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
+        List<String> jvm = new ArrayList<>(List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"));
+        // more JVM options for a diagnosis, e.g. -Dchaos.service-jvm-options=-Dlog4j2.configurationFile=/path/debug.properties
+        String more = System.getProperty("chaos.service-jvm-options", "").trim();
+        if (!more.isEmpty()) {
+            jvm.addAll(List.of(more.split("\\s+")));
+        }
+        service = ServiceProcess.start(settings(extra), jvm,
                 logDir.resolve("service-" + number + ".log"));
         startToReadyMs.add(service.awaitReady(Duration.ofSeconds(120)));
         connect();
