@@ -59,6 +59,7 @@ public final class TargetEmulator extends EmulatorServer {
     private volatile boolean keepHistory;
     private final AtomicLong writes = new AtomicLong();
     private final AtomicLong calls = new AtomicLong();
+    private final AtomicLong replays = new AtomicLong();
 
     public TargetEmulator(Settings settings) {
         super("target-emulator", settings.port(), settings.threads());
@@ -142,6 +143,11 @@ public final class TargetEmulator extends EmulatorServer {
         return writes.get();
     }
 
+    /** Requests answered from a stored Idempotency-Key answer without touching the record (duplicate calls). */
+    public long replayCount() {
+        return replays.get();
+    }
+
     /** Every request answered under /api, errors and faults included. */
     public long callCount() {
         return calls.get();
@@ -155,6 +161,7 @@ public final class TargetEmulator extends EmulatorServer {
         histories.clear();
         writes.set(0);
         calls.set(0);
+        replays.set(0);
     }
 
     private Map<String, ObjectNode> collection(String name) {
@@ -258,6 +265,7 @@ public final class TargetEmulator extends EmulatorServer {
                     return error(422, "idempotency_key_reused",
                             "Idempotency-Key '" + key + "' was already used for a different request.");
                 }
+                replays.incrementAndGet();
                 Response replay = new Response(entry.answer.status(), entry.answer.body());
                 entry.answer.headers().forEach(replay::header);
                 return replay.header("Idempotent-Replayed", "true");

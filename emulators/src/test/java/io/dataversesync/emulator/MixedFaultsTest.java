@@ -75,6 +75,12 @@ class MixedFaultsTest {
         // done all the same, as a slow server that finished after the client's timeout
         assertThat(target.record("customers", "r2")).get().satisfies(r -> assertThat(r.path("name").asText()).isEqualTo("late"));
         assertThat(target.faults().injectedCounts()).containsEntry("timeout", 1L);
+        // the client's retry with the same Idempotency-Key is a duplicate call, answered without a second write
+        target.faults().clear();
+        String[] keyed = TargetEmulatorTest.with("Idempotency-Key", "k-late");
+        method("PUT", url("r2"), "{\"name\":\"late\"}", keyed);
+        method("PUT", url("r2"), "{\"name\":\"late\"}", keyed);
+        assertThat(target.replayCount()).isEqualTo(1);
     }
 
     @Test

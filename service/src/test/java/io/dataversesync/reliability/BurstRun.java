@@ -243,6 +243,18 @@ final class BurstRun implements AutoCloseable {
         return out;
     }
 
+    /** Rows whose target record holds at least this version. */
+    int rowsAtTarget(int version) {
+        int count = 0;
+        for (String id : ids) {
+            ObjectNode record = emulators.target().record("customers", id).orElse(null);
+            if (record != null && version(record.path("name").asText()) >= version) {
+                count++;
+            }
+        }
+        return count;
+    }
+
     /** Payloads the target applied so far (every record's history). */
     long targetWrites() {
         long writes = 0;
@@ -318,7 +330,7 @@ final class BurstRun implements AutoCloseable {
                     URI.create("http://127.0.0.1:" + httpPort + "/observe/metrics")).build(), HttpResponse.BodyHandlers.ofString());
             double sum = 0;
             for (String line : answer.body().split("\n")) {
-                if (line.startsWith(name + "{") && line.contains(labelFilter)) {
+                if ((line.startsWith(name + "{") || line.startsWith(name + " ")) && line.contains(labelFilter)) {
                     sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 }
             }

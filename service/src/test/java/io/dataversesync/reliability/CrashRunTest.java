@@ -55,7 +55,8 @@ class CrashRunTest {
                 run.start(Map.of());
             }
             try {
-                await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(250))
+                // generous for a shared machine: 5 minutes, and more for a larger run
+                await().atMost(Duration.ofMinutes(5).plusSeconds(run.total() / 20)).pollInterval(Duration.ofMillis(250))
                         .until(() -> run.rowsSynced() == rows && run.pipelineDrained());
             } finally {
                 System.out.println("[figures] crash run at the end: rows synced " + run.rowsSynced() + ", queues "
@@ -74,6 +75,8 @@ class CrashRunTest {
             figures.put("rowsSynced", run.rowsSynced());
             figures.put("targetWrites", audit.writes());
             figures.put("duplicateTargetWrites", audit.duplicates());
+            // retries of calls that were done (a timeout, a kill after the call): answered from the Idempotency-Key
+            figures.put("duplicateTargetCallsReplayed", run.emulators.target().replayCount());
             figures.put("staleOverwrites", audit.staleOverwrites());
             figures.put("queues", queues);
             figures.put("wallSeconds", (System.nanoTime() - begun) / 1_000_000_000.0);

@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
  * Fault soak (issue 11): 30 % of the requests to Dataverse (reads, $batch write-backs) and to the target fail
  * transiently, mixed equally: 429 with Retry-After, 500, 503, a timeout (the request is done, the answer comes after
  * the client's 1 s timeout) and a connection reset (no answer, nothing done). Every change must arrive with its
- * latest version, every row be written back, nothing dead-lettered; retries and 429s are counted and printed.
+ * latest version, every row be written back, nothing dead-lettered; retries and 429s are counted and printed. The
+ * changes come round by round (each row once per round, the next round once the last reached the target), so each is
+ * a target call and a write-back of its own.
  *
  * <p>The retry budget is part of the test's settings, on purpose: at 30 % per request a target attempt (a re-read,
  * then the call) fails about half the time, so the default 5 retries would dead-letter about 2 % of the changes after
@@ -48,7 +50,14 @@ class FaultSoakTest {
             run.start(settings);
             run.emulators.dataverse().faults().mixedFaults(null, FAULT_RATE, mix);
             run.emulators.target().faults().mixedFaults(null, FAULT_RATE, mix);
-            run.sendUpTo(run.total());
+            // round by round (every row changed once per round), each round once the last one reached the target:
+            // so that every change is its own target call and write-back exposed to the faults, not coalesced away
+            for (int round = 1; round <= changes; round++) {
+                run.sendUpTo(rows * round);
+                int version = round;
+                await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(100))
+                        .until(() -> run.rowsAtTarget(version) == rows);
+            }
 
             try {
                 await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(250))
@@ -72,6 +81,8 @@ class FaultSoakTest {
             figures.put("throttled429SeenByTheService", run.metric("dataverse_throttled_total", ""));
             figures.put("targetWrites", audit.writes());
             figures.put("duplicateTargetWrites", audit.duplicates());
+            // retries of calls that were done (a timeout, a kill after the call): answered from the Idempotency-Key
+            figures.put("duplicateTargetCallsReplayed", run.emulators.target().replayCount());
             figures.put("staleOverwrites", audit.staleOverwrites());
             figures.put("queues", queues);
             figures.put("startToReadyMs", run.startToReadyMs());
