@@ -40,8 +40,16 @@ RUN groupadd --system --gid 10001 sync \
  && chown 10001:10001 /app/data
 WORKDIR /app
 
-# container-aware heap (75 % of the memory limit), die on OOM so the kubelet restarts the pod, temp files in /tmp
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp"
+# Heap = 50 % of the container's memory limit (1 GiB in k8s/base: 512 MB). Why 50 and not the usual 75: the crash
+# test runs the service with -Xmx256m through a 2,000-change burst with no loss (README, "Crash, soak, memory and
+# latency"), so 512 MB is twice what the work needs; and this JVM's memory outside the heap is large: measured after
+# that burst (local mode, jstat and ps), 362 MB resident with 120 MB of heap committed, i.e. ~240 MB outside it
+# (metaspace 59 MB, 315 threads and their stacks, code cache, direct buffers of Netty and Vert.x). At 75 % of 1 GiB
+# (768 MB heap) a full heap plus that passes the limit, and the kernel OOM-kills the container before the JVM ever
+# sees heap pressure.
+# ExitOnOutOfMemoryError: a heap that does run out ends the process, so the kubelet restarts the pod (nothing is
+# lost: unsettled messages are redelivered). Temp files in /tmp (an emptyDir; the root filesystem is read-only).
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp"
 
 # runtime dependencies in their own layer (changes rarely), before the thin jar (changes on every build);
 # the jar's manifest Class-Path points at lib/

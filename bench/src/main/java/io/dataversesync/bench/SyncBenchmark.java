@@ -51,11 +51,12 @@ import org.apache.logging.log4j.core.config.Configurator;
  *
  * Usage: java -jar bench/target/dataverse-sync-bench.jar [--scenarios=burst,realistic,limited,users] (fan-out is opt-in:
  *        --scenarios=fan-out or e.g. burst,fan-out; the burst over three targets, one slow and failing, see {@link FanOut};
- *        so is reconcile: 100,000 rows with 1% drift found and corrected, see {@link Reconcile}; --reconcile-rows, --reconcile-drift)
+ *        so is reconcile: 100,000 rows with 1% drift found and corrected, see {@link Reconcile}; --reconcile-rows, --reconcile-drift;
+ *        steady is opt-in too: latency at half the burst's throughput, see {@link Steady})
  *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000]
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=10] [--cost-request-ms=5] [--users=1,2,4]
  *        [--users-cost-write-ms=40] [--users-changes-per-user=6000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
- *        [--fan-out-warmup-changes=2000] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
+ *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -162,15 +163,41 @@ public final class SyncBenchmark {
                 case "fan-out" -> scenarios.add(new Scenario("fan-out", changes, rows, 0, 0, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
                 // opt-in: 100,000 rows with 1% drift across the four classes, found and corrected (Reconcile)
                 case "reconcile" -> scenarios.add(new Scenario("reconcile", 0, 0, 0, 0, 0, 300, burstConsumers, 0, 0, Cost.NONE, 1));
+                // opt-in: latency at half load (Steady); needs the batched burst's throughput of this invocation
+                case "steady" -> {
+                    if (scenarios.stream().noneMatch(x -> x.name().equals("burst"))) {
+                        scenarios.add(new Scenario("burst-for-steady", changes, rows, 0, 0, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
+                    }
+                    scenarios.add(new Scenario("steady", changes, rows, 20, 50, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
+                }
                 default -> throw new IllegalArgumentException("unknown scenario " + name
-                        + " (burst, realistic, limited, users, fan-out, reconcile)");
+                        + " (burst, realistic, limited, users, fan-out, reconcile, steady)");
             }
         }
         boolean allVerified = true;
         int run = 0;
+        double burstBatchedChangesPerSecond = -1;
         for (Scenario scenario : scenarios) {
             if (scenario.name().equals("reconcile")) {
                 ObjectNode result = Reconcile.scenario(work, ++run, options);
+                System.out.println(result);
+                allVerified &= result.path("verified").asBoolean();
+                continue;
+            }
+            if (scenario.name().equals("burst-for-steady")) {
+                Scenario burst = new Scenario("burst", scenario.changes(), scenario.rows(), 0, 0, 0, 300, scenario.consumers(),
+                        scenario.changes(), 0, Cost.NONE, 1);
+                ObjectNode result = run(burst, true, burst.consumers(), work.resolve("burst-" + run), ++run);
+                System.out.println(result);
+                allVerified &= result.path("verified").asBoolean();
+                burstBatchedChangesPerSecond = result.path("changesPerSecond").asDouble();
+                continue;
+            }
+            if (scenario.name().equals("steady")) {
+                if (burstBatchedChangesPerSecond <= 0) {
+                    throw new IllegalStateException("steady needs the batched burst of this invocation (--modes must include batched)");
+                }
+                ObjectNode result = Steady.scenario(scenario, burstBatchedChangesPerSecond, work.resolve("steady-" + run), ++run, options);
                 System.out.println(result);
                 allVerified &= result.path("verified").asBoolean();
                 continue;
@@ -194,6 +221,9 @@ public final class SyncBenchmark {
                 ObjectNode result = run(scenario.forMode(efficient), efficient, scenario.consumers(), work.resolve(scenario.name() + "-" + run), ++run);
                 System.out.println(result);
                 allVerified &= result.path("verified").asBoolean();
+                if (efficient && scenario.name().equals("burst")) {
+                    burstBatchedChangesPerSecond = result.path("changesPerSecond").asDouble();
+                }
             }
         }
         System.exit(allVerified ? 0 : 1);

@@ -185,7 +185,16 @@ public abstract class EmulatorServer implements AutoCloseable {
         if (!delay.isZero()) {
             Thread.sleep(delay.toMillis(), delay.toNanosPart() % 1_000_000);
         }
-        return faults.nextFault(request.method()).map(fault -> {
+        Optional<FaultInjector.Fault> next = faults.nextFault(request.method());
+        if (next.isPresent() && next.get().kind() == FaultInjector.Fault.Kind.RESET) {
+            throw new ConnectionDropped();
+        }
+        if (next.isPresent() && next.get().kind() == FaultInjector.Fault.Kind.TIMEOUT) {
+            // served as usual; exchange() holds the answer back (the client timed out on a request that was done)
+            answerDelay.set(next.get().delay());
+            return Optional.empty();
+        }
+        return next.map(fault -> {
             Response response = faultResponse(request, fault);
             if (fault.retryAfterSeconds() != null) {
                 response.header("Retry-After", String.valueOf(fault.retryAfterSeconds()));
@@ -193,6 +202,16 @@ public abstract class EmulatorServer implements AutoCloseable {
             return response;
         });
     }
+
+    /** Thrown by {@link #injectFaults} for a reset: the connection is closed with no answer. */
+    private static final class ConnectionDropped extends RuntimeException {
+        ConnectionDropped() {
+            super("injected connection reset", null, false, false);
+        }
+    }
+
+    /** Set by {@link #injectFaults} for a timeout fault: how long to hold back this request's answer. */
+    private static final ThreadLocal<Duration> answerDelay = new ThreadLocal<>();
 
     protected final Response json(int status, JsonNode body) {
         try {
@@ -213,9 +232,15 @@ public abstract class EmulatorServer implements AutoCloseable {
             Request request = readRequest(exchange);
             Response response;
             concurrency.begin(request.method(), request.path());
+            answerDelay.remove();
             try {
                 try {
                     response = handle(request);
+                } catch (ConnectionDropped dropped) {
+                    // status 0 in the recording: no answer. Closing an exchange whose answer was never started
+                    // closes its connection (the JDK server's ExchangeImpl.close), so the client reads end-of-stream.
+                    record(request, 0);
+                    return;
                 } catch (Exception e) {
                     if (e instanceof InterruptedException) {
                         Thread.currentThread().interrupt();
@@ -228,7 +253,14 @@ public abstract class EmulatorServer implements AutoCloseable {
                 // likewise: the request stops counting as in flight before its answer can reach the client
                 concurrency.end(request.method(), request.path());
             }
+            Duration delay = answerDelay.get();
+            if (delay != null) {
+                answerDelay.remove();
+                Thread.sleep(delay.toMillis());
+            }
             send(exchange, response);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
             // the client went away or the server is stopping; nothing left to answer
         }

@@ -55,8 +55,12 @@ public final class TargetEmulator extends EmulatorServer {
     private final Map<String, java.util.concurrent.ConcurrentSkipListMap<String, ObjectNode>> collections = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> idSequences = new ConcurrentHashMap<>();
     private final Map<String, IdempotentEntry> idempotencyKeys = new ConcurrentHashMap<>();
+    /** collection -> sourceRowId -> each write's payload, in the order the writes were applied (when kept). */
+    private final Map<String, Map<String, List<ObjectNode>>> histories = new ConcurrentHashMap<>();
+    private volatile boolean keepHistory;
     private final AtomicLong writes = new AtomicLong();
     private final AtomicLong calls = new AtomicLong();
+    private final AtomicLong replays = new AtomicLong();
 
     public TargetEmulator(Settings settings) {
         super("target-emulator", settings.port(), settings.threads());
@@ -106,9 +110,48 @@ public final class TargetEmulator extends EmulatorServer {
         return collection(collection).remove(sourceRowId) != null;
     }
 
+    /**
+     * Keeps (true) or stops keeping every write's payload per record, in the order the writes were applied (off by
+     * default: it grows with every write). A test reads it to tell whether a record ever received an older version
+     * after a newer one, and how often the same version arrived twice.
+     */
+    public void keepHistory(boolean keep) {
+        keepHistory = keep;
+    }
+
+    /**
+     * The payloads of the PUT, POST and PATCH writes applied to one record, oldest first, as the client sent them
+     * (each appended inside the record's own atomic update, so their order is the order they took effect; idempotent
+     * replays are not writes). Empty when nothing was kept.
+     */
+    public List<ObjectNode> history(String collection, String sourceRowId) {
+        List<ObjectNode> list = histories.getOrDefault(collection, Map.of()).get(sourceRowId);
+        if (list == null) {
+            return List.of();
+        }
+        synchronized (list) {
+            return list.stream().map(ObjectNode::deepCopy).toList();
+        }
+    }
+
+    private void remember(String collection, String sourceRowId, ObjectNode payload) {
+        if (keepHistory) {
+            List<ObjectNode> list = histories.computeIfAbsent(collection, c -> new ConcurrentHashMap<>())
+                    .computeIfAbsent(sourceRowId, id -> new ArrayList<>());
+            synchronized (list) {
+                list.add(payload.deepCopy());
+            }
+        }
+    }
+
     /** PUTs and DELETEs that changed state (replays and no-op deletes excluded). */
     public long writeCount() {
         return writes.get();
+    }
+
+    /** Requests answered from a stored Idempotency-Key answer without touching the record (duplicate calls). */
+    public long replayCount() {
+        return replays.get();
     }
 
     /** Every request answered under /api, errors and faults included. */
@@ -121,8 +164,10 @@ public final class TargetEmulator extends EmulatorServer {
         collections.clear();
         idSequences.clear();
         idempotencyKeys.clear();
+        histories.clear();
         writes.set(0);
         calls.set(0);
+        replays.set(0);
     }
 
     private java.util.concurrent.ConcurrentSkipListMap<String, ObjectNode> collection(String name) {
@@ -285,6 +330,7 @@ public final class TargetEmulator extends EmulatorServer {
                     return error(422, "idempotency_key_reused",
                             "Idempotency-Key '" + key + "' was already used for a different request.");
                 }
+                replays.incrementAndGet();
                 Response replay = new Response(entry.answer.status(), entry.answer.body());
                 entry.answer.headers().forEach(replay::header);
                 return replay.header("Idempotent-Replayed", "true");
@@ -314,6 +360,7 @@ public final class TargetEmulator extends EmulatorServer {
             return (Response) parsed;
         }
         ObjectNode stored = collection(collection).computeIfPresent(sourceRowId, (k, existing) -> {
+            remember(collection, sourceRowId, object);
             ObjectNode next = existing.deepCopy();
             next.setAll(object);
             next.put("id", existing.get("id").asText());
@@ -349,6 +396,7 @@ public final class TargetEmulator extends EmulatorServer {
         boolean[] created = new boolean[1];
         ObjectNode stored = collection(collection).compute(sourceRowId, (k, existing) -> {
             created[0] = existing == null;
+            remember(collection, sourceRowId, object);
             ObjectNode next = object.deepCopy();
             next.put("id", existing == null ? nextTargetId(collection) : existing.get("id").asText());
             next.put("sourceRowId", sourceRowId);

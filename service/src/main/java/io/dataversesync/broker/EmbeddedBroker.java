@@ -27,6 +27,7 @@ public class EmbeddedBroker extends ServiceSupport {
     private final Topic topic;
     private final int maxDeliveryAttempts;
     private final long redeliveryDelayMs;
+    private final Integer tcpPort;
     private EmbeddedActiveMQ server;
 
     /**
@@ -43,6 +44,17 @@ public class EmbeddedBroker extends ServiceSupport {
     }
 
     public EmbeddedBroker(Path dataDir, String url, List<String> queues, Topic topic, int maxDeliveryAttempts, long redeliveryDelayMs) {
+        this(dataDir, url, queues, topic, maxDeliveryAttempts, redeliveryDelayMs, null);
+    }
+
+    /**
+     * @param tcpPort when not null, the broker also accepts clients over TCP on 127.0.0.1 at this port (loopback
+     *                only, no security: for a local process that sends notifications or reads the queues, e.g. a
+     *                test that runs the service in a process of its own and kills it)
+     */
+    public EmbeddedBroker(Path dataDir, String url, List<String> queues, Topic topic, int maxDeliveryAttempts, long redeliveryDelayMs,
+            Integer tcpPort) {
+        this.tcpPort = tcpPort;
         this.dataDir = dataDir;
         this.url = url;
         this.queues = queues;
@@ -67,6 +79,9 @@ public class EmbeddedBroker extends ServiceSupport {
                 .setSecurityEnabled(false)
                 .setJMXManagementEnabled(false);
         config.addAcceptorConfiguration("in-vm", url);
+        if (tcpPort != null) {
+            config.addAcceptorConfiguration("loopback-tcp", "tcp://127.0.0.1:" + tcpPort);
+        }
         for (String queue : queues) {
             String deadLetter = deadLetterQueue(queue);
             config.addAddressSetting(queue, safetyNet(deadLetter));

@@ -37,6 +37,8 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
     private int maxDeliveryAttempts;
     @PropertyInject("sync.local.broker.redelivery-delay-ms")
     private long redeliveryDelayMs;
+    @PropertyInject("sync.local.broker.tcp-port")
+    private String tcpPort;
 
     /** Each target's queue and each saga step's compensation queue (sync.targets, sync.sagas). */
     private java.util.List<io.dataversesync.target.Sagas.Subscription> subscriptions(CamelContext context) {
@@ -54,7 +56,8 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
                 intake ? java.util.List.of(outboundQueue.trim(), ackQueue.trim(), intakeQueue.trim())
                         : java.util.List.of(outboundQueue.trim(), ackQueue.trim()),
                 new EmbeddedBroker.Topic(changesTopic.trim(), subscriptions(context)),
-                maxDeliveryAttempts, redeliveryDelayMs);
+                maxDeliveryAttempts, redeliveryDelayMs,
+                tcpPort == null || tcpPort.isBlank() ? null : Integer.valueOf(tcpPort.trim()));
         broker.start();
         context.addService(broker, true, true);
         context.getRegistry().bind("embeddedBroker", broker);

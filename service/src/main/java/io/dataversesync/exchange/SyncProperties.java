@@ -27,6 +27,12 @@ public final class SyncProperties {
     public static final String ROW_ETAG = "syncRowEtag";
     /** Epoch millis when the enrich read started: the row read includes every change announced before it. */
     public static final String READ_AT = "syncReadAt";
+    /**
+     * On a target's copy of a published change: when the read it was published from started (its readAt, kept even
+     * when the snapshot is too old to use). The outbound hop skipped every notification announced before that read on
+     * this change's behalf, so only a delivered read that started later covers it (SyncDedupe.alreadyDelivered).
+     */
+    public static final String COVERED_UNTIL = "syncCoveredUntil";
     /** Hash of the payload last delivered, as stored on the row by the write-back. */
     public static final String ROW_SYNCED_HASH = "syncRowSyncedHash";
     /** The target this copy of a change is for (a target's route sets it); null on the outbound and ack queues. */

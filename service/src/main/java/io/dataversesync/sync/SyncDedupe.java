@@ -45,7 +45,16 @@ public class SyncDedupe {
         }
         Long requestedAt = exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class);
         Delivered last = get(key(exchange));
-        return requestedAt != null && last != null && requestedAt + clockSkewMillis < last.readAt();
+        if (requestedAt == null || last == null) {
+            return false;
+        }
+        // A published change stands for every notification its own read covered (the outbound hop skipped them on
+        // its behalf): only a delivered read that started after that read covers it too. Without this, a change
+        // published from a newer read but queued behind an older one (e.g. re-read after a restart while the older
+        // copy still waited on the target's queue) was skipped, and the newest version never reached the target.
+        Long coveredUntil = exchange.getProperty(SyncProperties.COVERED_UNTIL, Long.class);
+        long horizon = coveredUntil == null ? requestedAt : Math.max(requestedAt, coveredUntil);
+        return horizon + clockSkewMillis < last.readAt();
     }
 
     /** After transform: is the payload the one already delivered? If so, this read counts as delivered too. */

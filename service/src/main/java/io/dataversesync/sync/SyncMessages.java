@@ -203,6 +203,7 @@ public class SyncMessages {
         if (readAt == null || !readAt.canConvertToLong()) {
             throw new InvalidMessageException("change needs readAt as epoch milliseconds");
         }
+        exchange.setProperty(SyncProperties.COVERED_UNTIL, readAt.asLong());
         if (clock.millis() - readAt.asLong() > snapshotMaxAgeMs) {
             // too old to trust: no snapshot, the row is read again (sync-prepare-delivery)
             exchange.setProperty(SyncProperties.READ_AT, null);

@@ -19,7 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -38,9 +37,6 @@ import jakarta.jms.TextMessage;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.AdviceWith;
-import org.apache.camel.main.BaseMainSupport;
-import org.apache.camel.main.Main;
-import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.junit.jupiter.api.Test;
 
@@ -269,82 +265,39 @@ class GracefulShutdownTest {
         }
     }
 
-    /** One run of the application, as io.dataversesync.Main runs it, on this test's ports and broker folder. */
+    /** One run of the application in this JVM ({@link ServiceProcess.InJvm}), on this test's ports and broker folder. */
     final class AppRun {
         final int number;
-        final Main main = new Main(io.dataversesync.Main.class);
         final RouteTap outbound = new RouteTap();
         final RouteTap ack = new RouteTap();
-        final CountDownLatch started = new CountDownLatch(1);
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final ServiceProcess.InJvm service;
         volatile CamelContext context;
         volatile long outboundAtRestart = -1;
         volatile long ackAtRestart = -1;
-        Thread thread;
 
         AppRun(int number) {
             this.number = number;
-            Map<String, String> properties = new LinkedHashMap<>();
-            properties.put("sync.http.port", String.valueOf(httpPort));
-            properties.put("sync.routes.location", ProjectFiles.routesLocation());
-            // Dataverse and the target are the standalone emulators this test started, not emulators in the service
-            properties.put("sync.local.emulators.in-process", "false");
-            properties.put("sync.local.dataverse-port", String.valueOf(dataversePort));
-            properties.put("sync.local.target-port", String.valueOf(targetPort));
-            properties.put("sync.local.broker.data-dir", brokerDir.toString());
-            properties.put("sync.local.broker.redelivery-delay-ms", "100");
-            properties.put("sync.policy.base-delay-ms", "50");
-            properties.put("sync.policy.jitter", "0");
-            properties.put("dataverse.timeout-ms", "5000");
-            properties.put("camel.component.http.response-timeout", "5000");
-            properties.put("camel.component.http.so-timeout", "5000");
-            properties.forEach(main::addOverrideProperty);
-            main.addMainListener(new MainListenerSupport() {
-                @Override
-                public void beforeStart(BaseMainSupport support) {
-                    CamelContext camel = support.getCamelContext();
-                    context = camel;
-                    outboundAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(OUTBOUND);
-                    ackAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(ACK);
-                    try {
-                        AdviceWith.adviceWith(camel, "outbound-sync-consumer", r -> r.weaveAddFirst().process(outbound::begin));
-                        AdviceWith.adviceWith(camel, "ack-writeback-consumer", r -> r.weaveAddFirst().process(ack::begin));
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-
-                @Override
-                public void afterStart(BaseMainSupport support) {
-                    started.countDown();
-                }
-            });
+            service = new ServiceProcess.InJvm("app-run-" + number,
+                    ServiceProcess.settings(httpPort, dataversePort, targetPort, brokerDir), camel -> {
+                        context = camel;
+                        outboundAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(OUTBOUND);
+                        ackAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(ACK);
+                        try {
+                            AdviceWith.adviceWith(camel, "outbound-sync-consumer", r -> r.weaveAddFirst().process(outbound::begin));
+                            AdviceWith.adviceWith(camel, "ack-writeback-consumer", r -> r.weaveAddFirst().process(ack::begin));
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
         }
 
         void start() throws Exception {
-            thread = new Thread(() -> {
-                try {
-                    main.run();
-                } catch (Throwable e) {
-                    failure.set(e);
-                } finally {
-                    started.countDown();
-                }
-            }, "app-run-" + number);
-            thread.start();
-            assertThat(started.await(60, TimeUnit.SECONDS)).as("run %d started", number).isTrue();
-            assertThat(failure.get()).as("run %d failed to start", number).isNull();
-            assertThat(context.isStarted()).isTrue();
+            service.start();
         }
 
         /** What Camel Main's hang-up interceptor does on SIGTERM; returns how long the stop took (ms). */
         long stop() throws InterruptedException {
-            long begun = System.nanoTime();
-            main.completed();
-            thread.join(TimeUnit.MINUTES.toMillis(2));
-            assertThat(thread.isAlive()).as("run %d still running after stop", number).isFalse();
-            assertThat(failure.get()).as("run %d failed", number).isNull();
-            return (System.nanoTime() - begun) / 1_000_000;
+            return service.stop();
         }
 
         /** Stops as {@link #stop()} does; the held exchanges are let go once Camel has begun to stop. */

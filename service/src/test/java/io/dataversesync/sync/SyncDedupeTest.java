@@ -34,6 +34,22 @@ class SyncDedupeTest {
         assertThat(dedupe.alreadyDelivered(message("r2", 400))).isFalse(); // another row
     }
 
+    /**
+     * Found by the crash run: a change published from a read at 900 (it covers notifications up to 900, which the
+     * outbound hop skipped on its behalf) reaches the target after a change read at 500 was delivered. Its own
+     * notification was announced at 400, before 500, yet it must be delivered: it carries what the read at 500 did not.
+     */
+    @Test
+    void aChangePublishedFromANewerReadIsNotCoveredByAnOlderDeliveredRead() {
+        dedupe.recordDelivered(delivered("r1", 100, 500, "h1"));
+        Exchange newer = message("r1", 400);
+        newer.setProperty(SyncProperties.COVERED_UNTIL, 900L);
+        assertThat(dedupe.alreadyDelivered(newer)).isFalse();
+        Exchange older = message("r1", 300);
+        older.setProperty(SyncProperties.COVERED_UNTIL, 450L);
+        assertThat(dedupe.alreadyDelivered(older)).isTrue();
+    }
+
     @Test
     void clockSkewMarginKeepsBorderlineChanges() {
         SyncDedupe careful = new SyncDedupe(true, 2000, 1000);

@@ -9,22 +9,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dataversesync.ProjectFiles;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.DataverseEmulator;
 import io.dataversesync.emulator.TargetEmulator;
 import io.dataversesync.emulator.local.LocalEnvironment;
+import io.dataversesync.reliability.ServiceProcess;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
-import org.apache.camel.main.BaseMainSupport;
-import org.apache.camel.main.Main;
-import org.apache.camel.main.MainListenerSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -106,60 +100,24 @@ class SagaRestartTest {
         return LOCAL.dataverse().row("accounts", id).orElseThrow();
     }
 
-    /** One run of the application on this test's ports and broker folder, with the emulators outside it. */
+    /** One run of the application in this JVM ({@link ServiceProcess.InJvm}), with the emulators outside it. */
     final class AppRun {
-        final Main main = new Main(io.dataversesync.Main.class);
-        final CountDownLatch started = new CountDownLatch(1);
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final ServiceProcess.InJvm service;
         volatile CamelContext context;
-        Thread thread;
 
         AppRun() {
-            main.addOverrideProperty("sync.http.port", String.valueOf(httpPort));
-            main.addOverrideProperty("sync.routes.location", ProjectFiles.routesLocation());
-            main.addOverrideProperty("sync.mappings.location", System.getProperty("test.mappings.location"));
-            main.addOverrideProperty("sync.local.emulators.in-process", "false");
-            main.addOverrideProperty("sync.local.dataverse-port", String.valueOf(LOCAL.dataverse().port()));
-            main.addOverrideProperty("sync.local.target-port", String.valueOf(LOCAL.target().port()));
-            main.addOverrideProperty("sync.local.broker.data-dir", brokerDir.toString());
-            main.addOverrideProperty("sync.local.broker.redelivery-delay-ms", "100");
-            main.addOverrideProperty("sync.policy.base-delay-ms", "50");
-            main.addOverrideProperty("sync.policy.max-retries", "3");
-            main.addOverrideProperty("sync.policy.jitter", "0");
-            main.addOverrideProperty("dataverse.timeout-ms", "5000");
-            main.addMainListener(new MainListenerSupport() {
-                @Override
-                public void beforeStart(BaseMainSupport support) {
-                    context = support.getCamelContext();
-                }
-
-                @Override
-                public void afterStart(BaseMainSupport support) {
-                    started.countDown();
-                }
-            });
+            Map<String, String> properties = ServiceProcess.settings(httpPort, LOCAL.dataverse().port(), LOCAL.target().port(), brokerDir);
+            properties.put("sync.mappings.location", System.getProperty("test.mappings.location"));
+            properties.put("sync.policy.max-retries", "3");
+            service = new ServiceProcess.InJvm("saga-app-run", properties, camel -> context = camel);
         }
 
         void start() throws Exception {
-            thread = new Thread(() -> {
-                try {
-                    main.run();
-                } catch (Throwable e) {
-                    failure.set(e);
-                } finally {
-                    started.countDown();
-                }
-            }, "saga-app-run");
-            thread.start();
-            assertThat(started.await(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(failure.get()).isNull();
+            service.start();
         }
 
         void stop() throws InterruptedException {
-            main.completed();
-            thread.join(TimeUnit.MINUTES.toMillis(2));
-            assertThat(thread.isAlive()).isFalse();
-            assertThat(failure.get()).isNull();
+            service.stop();
         }
     }
 }

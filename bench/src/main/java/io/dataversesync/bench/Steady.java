@@ -1,0 +1,272 @@
+package io.dataversesync.bench;
+
+import static io.dataversesync.bench.SyncBenchmark.JSON;
+import static io.dataversesync.bench.SyncBenchmark.OUTBOUND;
+import static io.dataversesync.bench.SyncBenchmark.round;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dataversesync.broker.EmbeddedBroker;
+import io.dataversesync.emulator.DataverseEmulator;
+import io.dataversesync.emulator.RecordedRequest;
+import io.dataversesync.emulator.TargetEmulator;
+import io.dataversesync.emulator.local.LocalEnvironment;
+import io.dataversesync.sync.SyncMetrics;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.JMSContext;
+import jakarta.jms.Queue;
+import jakarta.jms.TextMessage;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+
+/**
+ * The steady scenario: latency at half load. Open-loop arrivals (each change made in Dataverse and announced at its
+ * scheduled time, whatever the service is doing) at half the burst throughput measured in the same invocation, with
+ * 20 ms Dataverse and 50 ms target latency, batched mode, one change per row (so each change's remote calls are its
+ * own). Per change: end-to-end = from its announcement to the end of the write-back request that carried its row (as
+ * the Dataverse emulator recorded it); overhead = end-to-end minus the latency of every remote call on its path that
+ * it waited for (each read whose In-filter named its row: 20 ms, each target call for it: 50 ms, each write-back
+ * $batch that held it: 20 ms; retries included). What remains is the service's own time, and includes, on purpose,
+ * waiting in the broker, for a coalescing window (sync.coalesce.window-ms) and for a write-back batch window
+ * (sync.writeback.batch.window-ms): those waits are the service's choice, not a remote system's.
+ *
+ * <p>startToReadyMs and peakHeapMb are measured in this JVM (the service runs in-process here): start-to-ready is
+ * from Main.start() to the first UP of /observe/health/ready; the peak heap (MemoryMXBean pools, reset after start)
+ * includes the emulators and the benchmark's own load generator, so it is an upper bound for the service alone.
+ */
+final class Steady {
+    private static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    private Steady() {
+    }
+
+    static ObjectNode scenario(SyncBenchmark.Scenario s, double burstChangesPerSecond, Path brokerDir, int runIndex,
+            Map<String, String> options) throws Exception {
+        double rate = burstChangesPerSecond / 2;
+        int seconds = Integer.parseInt(options.getOrDefault("steady-seconds", "20"));
+        int arrivals = Math.max(1, (int) Math.round(rate * seconds));
+        long dataverseLatency = s.dataverseLatencyMs();
+        long targetLatency = s.targetLatencyMs();
+
+        Main main = new Main(io.dataversesync.Main.class);
+        Map<String, String> p = SyncBenchmark.properties(s, true, s.consumers(), brokerDir, runIndex);
+        SyncBenchmark.OVERRIDES.forEach(p::put);
+        p.forEach(main::addOverrideProperty);
+        long startBegun = System.nanoTime();
+        main.start();
+        try {
+            long startToReady = awaitReady(Integer.parseInt(p.get("sync.http.port")), startBegun);
+            CamelContext context = main.getCamelContext();
+            LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
+            EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
+            SyncMetrics metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
+            DataverseEmulator dataverse = local.dataverse();
+            TargetEmulator target = local.target();
+            // every request of the run is kept: each change's calls are found in them
+            dataverse.recordingLimit(arrivals * 4 + 10_000);
+            target.recordingLimit(arrivals * 4 + 10_000);
+            List<String> ids = SyncBenchmark.seedRows(dataverse, arrivals);
+            dataverse.faults().latency(Duration.ofMillis(dataverseLatency));
+            target.faults().latency(Duration.ofMillis(targetLatency));
+            dataverse.clearRequests();
+            target.clearRequests();
+            SyncBenchmark.resetPeakHeap();
+
+            long[] announcedAt = new long[arrivals];
+            long lateMs = sendOpenLoop(broker.url(), dataverse, ids, rate, announcedAt);
+            List<String> queues = SyncBenchmark.pipelineQueues(context);
+            List<String> deadLetterQueues = SyncBenchmark.deadLetterQueues(context, queues);
+            long doneAt = SyncBenchmark.awaitComplete(broker, queues, deadLetterQueues,
+                    () -> allWrittenBack(dataverse, target, ids), Duration.ofMinutes(10));
+            boolean verified = doneAt >= 0;
+
+            // each change's end and remote waits, from what the emulators recorded
+            Map<String, Integer> index = new HashMap<>();
+            for (int i = 0; i < ids.size(); i++) {
+                index.put(ids.get(i).toLowerCase(), i);
+            }
+            long[] end = new long[arrivals];
+            long[] remote = new long[arrivals];
+            for (RecordedRequest r : dataverse.requests()) {
+                // a write-back goes as a $batch, or as a PATCH of its own when it is alone; a read as an In-filter
+                // GET or a GET of the one row
+                boolean write = (r.method().equals("POST") && r.path().endsWith("$batch")) || r.method().equals("PATCH");
+                boolean read = r.method().equals("GET");
+                if (!write && !read) {
+                    continue;
+                }
+                for (int i : rowsIn(r.path() + " " + r.query() + " " + r.body(), index)) {
+                    remote[i] += dataverseLatency;
+                    if (write) {
+                        end[i] = Math.max(end[i], r.at().toEpochMilli());
+                    }
+                }
+            }
+            for (RecordedRequest r : target.requests()) {
+                for (int i : rowsIn(r.path(), index)) {
+                    remote[i] += targetLatency;
+                }
+            }
+            List<Long> latencies = new ArrayList<>();
+            List<Long> overheads = new ArrayList<>();
+            for (int i = 0; i < arrivals; i++) {
+                if (end[i] > 0) {
+                    latencies.add(end[i] - announcedAt[i]);
+                    overheads.add(end[i] - announcedAt[i] - remote[i]);
+                }
+            }
+            ObjectNode out = JSON.createObjectNode();
+            out.put("scenario", "steady");
+            out.put("mode", "batched");
+            out.put("burstChangesPerSecond", round(burstChangesPerSecond));
+            out.put("arrivalsPerSecond", round(rate));
+            out.put("changes", arrivals);
+            out.put("distinctRows", arrivals);
+            out.put("consumers", s.consumers());
+            out.put("dataverseLatencyMs", dataverseLatency);
+            out.put("targetLatencyMs", targetLatency);
+            out.put("senderLateMsMax", lateMs);
+            out.put("measuredChanges", latencies.size());
+            out.put("p50LatencyMs", percentile(latencies, 0.50));
+            out.put("p99LatencyMs", percentile(latencies, 0.99));
+            out.put("p50OverheadMs", percentile(overheads, 0.50));
+            out.put("p99OverheadMs", percentile(overheads, 0.99));
+            for (ValueAtPercentile v : metrics.endToEndTimer().takeSnapshot().percentileValues()) {
+                out.put("serviceTimerP" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
+            }
+            out.put("dataverseRequestsPerChange", SyncBenchmark.round4((double) dataverse.requestCount() / arrivals));
+            out.put("deadLettered", deadLetterQueues.stream().mapToLong(broker::messageCount).sum());
+            out.put("startToReadyMs", startToReady);
+            out.put("peakHeapMb", round(SyncBenchmark.peakHeapBytes() / 1048576.0));
+            out.put("peakHeapMeasured", "in-process: service, emulators and load generator together (an upper bound)");
+            out.put("verified", verified && latencies.size() == arrivals);
+            return out;
+        } finally {
+            main.stop();
+        }
+    }
+
+    /** Sends the changes at their scheduled times (open loop); returns how late the latest send was, in ms. */
+    private static long sendOpenLoop(String brokerUrl, DataverseEmulator dataverse, List<String> ids, double rate,
+            long[] announcedAt) throws Exception {
+        int senders = 8; // a persistent send blocks on the journal: several senders keep the schedule
+        ExecutorService pool = Executors.newFixedThreadPool(senders);
+        long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        long[] late = new long[senders];
+        List<Future<?>> sent = new ArrayList<>();
+        try (ActiveMQConnectionFactory cf = new ActiveMQConnectionFactory(brokerUrl)) {
+            for (int t = 0; t < senders; t++) {
+                int first = t;
+                sent.add(pool.submit(() -> {
+                    try (JMSContext jms = cf.createContext(JMSContext.AUTO_ACKNOWLEDGE)) {
+                        Queue outbound = jms.createQueue(OUTBOUND);
+                        var producer = jms.createProducer().setDeliveryMode(DeliveryMode.PERSISTENT);
+                        for (int i = first; i < ids.size(); i += senders) {
+                            long due = start + (long) (i * 1e9 / rate);
+                            long wait = due - System.nanoTime();
+                            if (wait > 0) {
+                                TimeUnit.NANOSECONDS.sleep(wait);
+                            } else {
+                                late[first] = Math.max(late[first], -wait / 1_000_000);
+                            }
+                            String id = ids.get(i);
+                            ObjectNode change = JSON.createObjectNode();
+                            change.put("telephone1", "steady " + i);
+                            dataverse.upsertRow("accounts", id, change);
+                            TextMessage message = jms.createTextMessage(
+                                    "{\"entity\":\"account\",\"sourceRowId\":\"" + id + "\",\"operation\":\"Update\"}");
+                            message.setJMSCorrelationID(UUID.randomUUID().toString());
+                            long now = System.currentTimeMillis();
+                            announcedAt[i] = now;
+                            message.setLongProperty("SyncRequestedAt", now);
+                            message.setStringProperty("JMSXGroupID", id);
+                            producer.send(outbound, message);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : sent) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        return Arrays.stream(late).max().orElse(0);
+    }
+
+    private static List<Integer> rowsIn(String text, Map<String, Integer> index) {
+        List<Integer> rows = new ArrayList<>();
+        if (text == null) {
+            return rows;
+        }
+        Matcher m = GUID.matcher(text);
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        while (m.find()) {
+            Integer i = index.get(m.group().toLowerCase());
+            if (i != null && seen.add(i)) {
+                rows.add(i);
+            }
+        }
+        return rows;
+    }
+
+    private static boolean allWrittenBack(DataverseEmulator dataverse, TargetEmulator target, List<String> ids) {
+        for (String id : ids) {
+            ObjectNode row = dataverse.row("accounts", id).orElse(null);
+            ObjectNode record = target.record("customers", id).orElse(null);
+            if (row == null || record == null || !row.path("telephone1").asText().equals(record.path("phone").asText())
+                    || !"Synced".equals(row.path("new_syncstatus").asText())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static double percentile(List<Long> values, double p) {
+        if (values.isEmpty()) {
+            return -1;
+        }
+        List<Long> sorted = new ArrayList<>(values);
+        sorted.sort(null);
+        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
+    }
+
+    private static long awaitReady(int httpPort, long begun) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> answer = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + httpPort + "/observe/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+                if (answer.statusCode() == 200 && answer.body().contains("UP")) {
+                    return (System.nanoTime() - begun) / 1_000_000;
+                }
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("not ready within 2 minutes");
+    }
+}
