@@ -25,11 +25,11 @@ import org.junit.jupiter.api.Test;
  * delays capped at 2 s. The target's breaker opens now and then at this rate (50 % of 20 calls); its messages are
  * held, not failed, and a 2 s open state keeps the run short.
  *
- * <p>CI size by default (1,000 changes); {@code -Dsoak.rows=2000 -Dsoak.changes=5} runs 10,000 (README).
+ * <p>CI size by default (500 changes: 100 rows × 5 rounds); {@code -Dsoak.rows=2000 -Dsoak.changes=5} runs 10,000 (README).
  */
 class FaultSoakTest {
     private static final double FAULT_RATE = 0.3;
-    private final int rows = BurstRun.size("soak.rows", 200);
+    private final int rows = BurstRun.size("soak.rows", 100);
     private final int changes = BurstRun.size("soak.changes", 5);
 
     @Test
