@@ -15,7 +15,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -34,7 +33,6 @@ import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.JMSContext;
 import jakarta.jms.Queue;
-import jakarta.jms.TextMessage;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
@@ -193,14 +191,9 @@ final class Steady {
                             ObjectNode change = JSON.createObjectNode();
                             change.put("telephone1", "steady " + i);
                             dataverse.upsertRow("accounts", id, change);
-                            TextMessage message = jms.createTextMessage(
-                                    "{\"entity\":\"account\",\"sourceRowId\":\"" + id + "\",\"operation\":\"Update\"}");
-                            message.setJMSCorrelationID(UUID.randomUUID().toString());
                             long now = System.currentTimeMillis();
                             announcedAt[i] = now;
-                            message.setLongProperty("SyncRequestedAt", now);
-                            message.setStringProperty("JMSXGroupID", id);
-                            producer.send(outbound, message);
+                            producer.send(outbound, SyncBenchmark.changeNotification(jms, id, now));
                         }
                     }
                     return null;

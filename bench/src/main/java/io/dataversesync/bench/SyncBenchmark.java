@@ -439,12 +439,7 @@ public final class SyncBenchmark {
                             ObjectNode change = JSON.createObjectNode();
                             change.put("telephone1", "v" + i);
                             dataverse.upsertRow("accounts", id, change);
-                            TextMessage message = jms.createTextMessage(
-                                    "{\"entity\":\"account\",\"sourceRowId\":\"" + id + "\",\"operation\":\"Update\"}");
-                            message.setJMSCorrelationID(UUID.randomUUID().toString());
-                            message.setLongProperty("SyncRequestedAt", System.currentTimeMillis());
-                            message.setStringProperty("JMSXGroupID", id);
-                            producer.send(outbound, message);
+                            producer.send(outbound, changeNotification(jms, id, System.currentTimeMillis()));
                         }
                     }
                     return null;
@@ -598,5 +593,14 @@ public final class SyncBenchmark {
 
     static double round4(double v) {
         return Math.round(v * 10000) / 10000.0;
+    }
+
+    /** A change notification for one account row, as Dataverse's side sends it: its row as the message group. */
+    static TextMessage changeNotification(JMSContext jms, String id, long requestedAt) throws jakarta.jms.JMSException {
+        TextMessage message = jms.createTextMessage("{\"entity\":\"account\",\"sourceRowId\":\"" + id + "\",\"operation\":\"Update\"}");
+        message.setJMSCorrelationID(UUID.randomUUID().toString());
+        message.setLongProperty("SyncRequestedAt", requestedAt);
+        message.setStringProperty("JMSXGroupID", id);
+        return message;
     }
 }

@@ -1146,21 +1146,8 @@ public final class DataverseEmulator extends EmulatorServer {
             body.put("@odata.count", Math.min(matches.size(), MAX_COUNT));
         }
         ArrayNode value = body.putArray("value");
-        String lastServed = null;
-        boolean more = false;
-        for (ObjectNode row : matches) {
-            String key = row.path(table.primaryIdColumn()).asText();
-            if (after != null && key.compareTo(after) <= 0) {
-                continue;
-            }
-            if (value.size() == pageSize) {
-                more = true;
-                break;
-            }
-            value.add(project(table, row, select));
-            lastServed = key;
-        }
-        if (more && !clientLimited) {
+        String lastServed = fillPage(table, matches, after, pageSize, select, value);
+        if (lastServed != null && !clientLimited) {
             body.put("@odata.nextLink", ServerDrivenPaging.nextLink(baseUrl() + API_ROOT + table.entitySet(),
                     request.rawQuery(), ServerDrivenPaging.skipToken(lastServed)));
         }
@@ -1168,6 +1155,26 @@ public final class DataverseEmulator extends EmulatorServer {
         Response response = json(200, body);
         preferredPageSize.ifPresent(size -> response.header("Preference-Applied", "odata.maxpagesize=" + size));
         return response;
+    }
+
+    /**
+     * One page of server-driven paging: the rows (in key order) after the skip token's key, projected, up to pageSize.
+     * Returns the key of the last row served when more rows follow (the next page's skip token), else null.
+     */
+    private String fillPage(Table table, Iterable<ObjectNode> rows, String after, int pageSize, List<String> select, ArrayNode value) {
+        String lastServed = null;
+        for (ObjectNode row : rows) {
+            String key = row.path(table.primaryIdColumn()).asText();
+            if (after != null && key.compareTo(after) <= 0) {
+                continue;
+            }
+            if (value.size() == pageSize) {
+                return lastServed;
+            }
+            value.add(project(table, row, select));
+            lastServed = key;
+        }
+        return null;
     }
 
     // ---------------------------------------------------------------- change tracking (see ChangeTracking)
@@ -1197,21 +1204,8 @@ public final class DataverseEmulator extends EmulatorServer {
         ObjectNode body = JSON.createObjectNode();
         body.put("@odata.context", context(table, select));
         ArrayNode value = body.putArray("value");
-        String lastServed = null;
-        boolean more = false;
-        for (ObjectNode row : sortedRows(table)) {
-            String key = row.path(table.primaryIdColumn()).asText();
-            if (after != null && key.compareTo(after) <= 0) {
-                continue;
-            }
-            if (value.size() == pageSize) {
-                more = true;
-                break;
-            }
-            value.add(project(table, row, select));
-            lastServed = key;
-        }
-        finishTrackedPage(table, select, query, request, body, token, more ? new ChangeTracking.Page(lastServed, token) : null);
+        String lastServed = fillPage(table, sortedRows(table), after, pageSize, select, value);
+        finishTrackedPage(table, select, query, request, body, token, lastServed != null ? new ChangeTracking.Page(lastServed, token) : null);
         meter().rowsRead += value.size();
         return json(200, body).header("Preference-Applied", "odata.track-changes");
     }
