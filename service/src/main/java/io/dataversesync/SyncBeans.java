@@ -220,7 +220,10 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.writeback.overall-status") String overallStatus,
             @PropertyInject("sync.writeback.retrying-status.enabled") boolean retryingStatus,
             @PropertyInject("sync.writeback.next-attempt-column") String nextAttemptColumn,
-            @PropertyInject("dataverse.timeout-ms") long timeoutMs) {
+            @PropertyInject("dataverse.timeout-ms") long timeoutMs,
+            @PropertyInject("sync.batching.age-share") double ageShare,
+            @PropertyInject("sync.batching.spare-budget-below") double spareBudgetBelow,
+            @PropertyInject("sync.batching.max-in-flight") int maxInFlight) {
         WriteBackColumns columns = new WriteBackColumns(statusColumn.trim(), syncedAtColumn.trim(), errorColumn.trim(), errorMaxLength);
         // a batch waits for its answer at most two request timeouts (it may wait for pacing before it is sent)
         Duration maxWait = Duration.ofMillis(timeoutMs * 2);
@@ -248,6 +251,7 @@ public class SyncBeans implements CamelContextAware {
         }
         hops.overallStatusByFormula(byFormula);
         hops.retryingStatus(retryingStatus ? nextAttemptColumn : null);
+        hops.batchWait(new io.dataversesync.dataverse.BatchWait(ageShare, spareBudgetBelow), maxInFlight);
         return hops;
     }
 

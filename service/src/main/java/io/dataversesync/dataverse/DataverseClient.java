@@ -514,6 +514,18 @@ public class DataverseClient {
         return lanes.size();
     }
 
+    /**
+     * How much of the budget is used, 0..1, on the user with the most left (requests go as the user that can send
+     * soonest): see DataverseRequestGate#budgetUsed; 0 without pacing.
+     */
+    public double budgetUsed() {
+        double least = 1;
+        for (Lane lane : lanes) {
+            least = Math.min(least, lane.user.gate() == null ? 0 : lane.user.gate().budgetUsed());
+        }
+        return least;
+    }
+
     /** How long the next request would wait for pacing, on the user that could send soonest (0 without pacing). */
     public long millisUntilSendable() {
         long best = Long.MAX_VALUE;

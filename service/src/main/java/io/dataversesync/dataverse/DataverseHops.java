@@ -76,6 +76,8 @@ public class DataverseHops {
     private final Map<String, MicroBatcher<Read, Optional<ObjectNode>>> readers = new ConcurrentHashMap<>();
     private final Map<String, List<String>> selects = new ConcurrentHashMap<>();
     private final MicroBatcher<Write, DataverseException> writer;
+    private volatile BatchWait batchWait = BatchWait.wholeWindows();
+    private volatile int maxInFlight;
 
     public DataverseHops(DataverseClient client, EntityCatalog entities, TargetCatalog targets, WriteBackColumns columns, ObjectMapper json,
             Clock clock, Batching reads, Batching writes, ScheduledExecutorService timer, ExecutorService workers) {
@@ -105,6 +107,26 @@ public class DataverseHops {
     }
 
     /**
+     * sync.batching.*: how long a fresh change may hold its read or write-back batch ({@link BatchWait}) and how many
+     * batches of one batcher may be out before the next keeps collecting (group commit, MicroBatcher#maxInFlight).
+     */
+    public void batchWait(BatchWait wait, int maxInFlightPerBatcher) {
+        this.batchWait = wait;
+        this.maxInFlight = maxInFlightPerBatcher;
+        if (writer != null) {
+            writer.maxInFlight(maxInFlightPerBatcher);
+        }
+        readers.values().forEach(r -> r.maxInFlight(maxInFlightPerBatcher));
+    }
+
+    /** How long this exchange's change may hold a batch of {@code window} open (see {@link BatchWait}). */
+    private long allowance(Exchange exchange, Duration window) {
+        Long requestedAt = exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class);
+        long age = requestedAt == null ? 0 : clock.millis() - requestedAt;
+        return batchWait.allowanceMillis(window.toMillis(), age, client.budgetUsed());
+    }
+
+    /**
      * sync.writeback.retrying-status.enabled: Retrying write-backs fill {@code column} with the next attempt's time,
      * and Synced and Failed write-backs clear it. Off (null): the column is never written (it may not exist).
      */
@@ -119,7 +141,8 @@ public class DataverseHops {
         // a read that starts now returns every change announced before now: the de-duplication relies on it
         exchange.setProperty(SyncProperties.READ_AT, clock.millis());
         Optional<ObjectNode> row = reads.enabled()
-                ? reader(entity, isLateRead(exchange)).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
+                ? reader(entity, isLateRead(exchange)).submit(new Read(rowId, correlationId(exchange)),
+                        allowance(exchange, isLateRead(exchange) ? reads.lateWindow() : reads.window()), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
         exchange.setProperty(SyncProperties.ROW_DELETED, row.isEmpty());
         if (row.isPresent()) {
@@ -304,7 +327,7 @@ public class DataverseHops {
     private Optional<ObjectNode> read(EntitySettings entity, Exchange exchange) throws Exception {
         String rowId = rowId(exchange);
         return reads.enabled()
-                ? reader(entity, false).submit(new Read(rowId, correlationId(exchange)), reads.maxWait())
+                ? reader(entity, false).submit(new Read(rowId, correlationId(exchange)), allowance(exchange, reads.window()), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
     }
 
@@ -324,7 +347,7 @@ public class DataverseHops {
             client.update(rowUpdate.entity(), rowUpdate.rowId(), update, correlationId(exchange));
             return;
         }
-        DataverseException failure = writer.submit(new Write(rowUpdate, correlationId(exchange)), writes.maxWait());
+        DataverseException failure = writer.submit(new Write(rowUpdate, correlationId(exchange)), allowance(exchange, writes.window()), writes.maxWait());
         if (failure != null) {
             throw failure;
         }
@@ -395,10 +418,11 @@ public class DataverseHops {
 
     private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity, boolean late) {
         String name = entity.logicalName() + (late ? "-late" : "");
-        return readers.computeIfAbsent(name, n -> new MicroBatcher<>("dataverse-read-" + n,
+        return readers.computeIfAbsent(name, n -> new MicroBatcher<Read, Optional<ObjectNode>>("dataverse-read-" + n,
                 reads.maxRows(), late ? reads.lateWindow() : reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable,
                 (batch, next) -> fitsOneRequest(distinctRows(batch, next),
-                        rows -> client.estimatedCost(DataverseCostEstimator.Kind.READ, rows), client.maxRequestCostMs())));
+                        rows -> client.estimatedCost(DataverseCostEstimator.Kind.READ, rows), client.maxRequestCostMs()))
+                .maxInFlight(maxInFlight));
     }
 
     /** The rows one In-filter query would ask for with {@code next} added (a row asked twice is read once). */

@@ -161,6 +161,17 @@ public class DataverseRequestGate {
         return Math.max(0, Math.max(pausedUntil.get(), windows) - now);
     }
 
+    /**
+     * How much of this user's sliding-window budget is spent or reserved, 0..1: the larger share of the request
+     * budget and the execution-time budget (each with its headroom), so the one closer to its limit decides.
+     */
+    public double budgetUsed() {
+        long now = clock.millis();
+        synchronized (this) {
+            return Math.max((double) requests.used(now) / requests.limit(), (double) executionMs.used(now) / executionMs.limit());
+        }
+    }
+
     /** Requests this user may still start at once under its concurrency cap. */
     public int availableConcurrentCalls() {
         return concurrency.getMetrics().getAvailableConcurrentCalls();

@@ -23,6 +23,13 @@ import java.util.function.Function;
  * A batch is cut (sent) when it reaches maxSize, when its window closes, or when the caller's {@link Admission}
  * refuses the next request (e.g. the combined request would cost too much): that request then opens the next batch.
  *
+ * <p>Each request may also bring a shorter wait of its own ({@link #submit(Object, long, Duration)}, see
+ * {@link BatchWait}): the batch then goes by the earliest deadline of its requests, like a group commit: while
+ * maxInFlight of this batcher's batches are out (set with {@link #maxInFlight(int)}), a batch whose deadline has
+ * passed keeps collecting until one comes back (never beyond its window). So a change that cannot afford to wait
+ * the window still shares its request with everything that arrived during the previous one, and the request rate
+ * of a batcher stays at about maxInFlight per round trip however fast changes come.
+ *
  * @param <R> one request (a row id, a write-back)
  * @param <S> its result, in the same order as the requests handed to the flusher
  */
@@ -35,7 +42,9 @@ public final class MicroBatcher<R, S> {
     private final ExecutorService workers;
     private final java.util.function.LongSupplier millisUntilSendable;
     private final Admission<R> admission;
+    private volatile int maxInFlight; // 0: no limit
     private Batch current; // guarded by this
+    private int inFlight; // guarded by this: batches handed to the flusher and not back yet
 
     /** Whether an open batch may take one more request (maxSize applies anyway); a lone request is always taken. */
     @FunctionalInterface
@@ -79,8 +88,30 @@ public final class MicroBatcher<R, S> {
         this.admission = admission;
     }
 
+    /**
+     * How many of this batcher's batches may be out at once before a batch whose (short) deadline has passed waits
+     * for one to come back; 0 (the default): no limit. Full batches and batches whose window closed always go.
+     */
+    public MicroBatcher<R, S> maxInFlight(int batches) {
+        this.maxInFlight = Math.max(0, batches);
+        return this;
+    }
+
+    /** How many requests wait in the open batch now (0 when none is open). */
+    public synchronized int openBatchSize() {
+        return current == null ? 0 : current.requests.size();
+    }
+
     /** Adds the request to the open batch and waits for its result; the flusher's exception is rethrown as is. */
     public S submit(R request, Duration timeout) throws Exception {
+        return submit(request, windowMillis, timeout);
+    }
+
+    /**
+     * As {@link #submit(Object, Duration)}, but this request lets its batch wait at most {@code maxWaitMillis}
+     * (capped by the window) before it goes, as far as {@link #maxInFlight(int)} lets it go.
+     */
+    public S submit(R request, long maxWaitMillis, Duration timeout) throws Exception {
         CompletableFuture<S> result = new CompletableFuture<>();
         Batch full = null;
         Batch cut = null;
@@ -88,18 +119,30 @@ public final class MicroBatcher<R, S> {
             if (current != null && !admission.admits(java.util.Collections.unmodifiableList(current.requests), request)) {
                 cut = current; // the request does not fit: the open batch goes as it is, the request starts the next
                 current = null;
+                inFlight++;
             }
             if (current == null) {
-                Batch opened = new Batch();
+                Batch opened = new Batch(System.nanoTime());
                 current = opened;
                 if (maxSize > 1 && windowMillis > 0) {
                     timer.schedule(() -> flushOnTimer(opened), windowMillis, TimeUnit.MILLISECONDS);
                 }
             }
             current.add(request, result);
-            if (current.requests.size() >= maxSize || windowMillis == 0) {
+            long wait = Math.max(0, Math.min(windowMillis, maxWaitMillis));
+            if (current.requests.size() >= maxSize || wait == 0 && dispatchable()) {
                 full = current;
                 current = null;
+                inFlight++;
+            } else if (wait == 0) {
+                current.due = true; // it goes as soon as one of the batches out comes back (sendDue)
+            } else if (wait < windowMillis) {
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+                if (deadline < current.deadline) {
+                    current.deadline = deadline;
+                    Batch batch = current;
+                    timer.schedule(() -> flushOnTimer(batch), wait, TimeUnit.MILLISECONDS);
+                }
             }
         }
         if (cut != null) {
@@ -121,6 +164,12 @@ public final class MicroBatcher<R, S> {
         }
     }
 
+    /** Whether a batch may go now as far as maxInFlight is concerned (caller holds the lock). */
+    private boolean dispatchable() {
+        int limit = maxInFlight;
+        return limit <= 0 || inFlight < limit;
+    }
+
     private void flushOnTimer(Batch batch) {
         long wait = millisUntilSendable.getAsLong();
         synchronized (this) {
@@ -132,14 +181,43 @@ public final class MicroBatcher<R, S> {
                 timer.schedule(() -> flushOnTimer(batch), Math.min(wait, 1000), TimeUnit.MILLISECONDS);
                 return;
             }
+            boolean windowClosed = System.nanoTime() - batch.openedAt >= TimeUnit.MILLISECONDS.toNanos(windowMillis);
+            if (!windowClosed && !dispatchable()) {
+                batch.due = true; // sent when one of the batches out comes back (sendDue), or when its window closes
+                return;
+            }
             current = null;
+            inFlight++;
         }
         workers.execute(batch::send);
+    }
+
+    /** A batch came back: the open batch goes now if its deadline passed while it waited for that. */
+    private void sendDue() {
+        Batch due = null;
+        synchronized (this) {
+            inFlight--;
+            if (current != null && current.due && dispatchable()) {
+                due = current;
+                current = null;
+                inFlight++;
+            }
+        }
+        if (due != null) {
+            workers.execute(due::send);
+        }
     }
 
     private final class Batch {
         final List<R> requests = new ArrayList<>();
         final List<CompletableFuture<S>> results = new ArrayList<>();
+        final long openedAt;
+        long deadline = Long.MAX_VALUE; // guarded by the batcher: the earliest deadline of its requests (nanoTime)
+        boolean due; // guarded by the batcher: its deadline passed while maxInFlight batches were out
+
+        Batch(long openedAt) {
+            this.openedAt = openedAt;
+        }
 
         void add(R request, CompletableFuture<S> result) {
             requests.add(request);
@@ -157,6 +235,8 @@ public final class MicroBatcher<R, S> {
                 }
             } catch (Throwable t) {
                 results.forEach(r -> r.completeExceptionally(t));
+            } finally {
+                sendDue();
             }
         }
     }

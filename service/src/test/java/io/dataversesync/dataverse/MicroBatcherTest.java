@@ -125,4 +125,80 @@ class MicroBatcherTest {
                 () -> 0L, (batch, next) -> false);
         assertThat(batcher.submit("huge", Duration.ofSeconds(2))).isEqualTo("huge");
     }
+
+    @Test
+    void aRequestThatMayNotWaitGoesAtOnceInsteadOfAfterTheWindow() throws Exception {
+        MicroBatcher<String, String> batcher = new MicroBatcher<>("test", 100, Duration.ofSeconds(30), batch -> batch, timer, workers);
+        // with the 30 s window it would time out after 5 s
+        assertThat(batcher.submit("now", 0, Duration.ofSeconds(5))).isEqualTo("now");
+    }
+
+    @Test
+    void whileABatchIsOutTheNextKeepsCollectingAndGoesWhenItComesBack() throws Exception {
+        java.util.concurrent.CountDownLatch firstOut = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        MicroBatcher<Integer, Integer> batcher = new MicroBatcher<Integer, Integer>("test", 100, Duration.ofSeconds(30), batch -> {
+            batches.add(List.copyOf(batch));
+            if (batch.contains(0)) {
+                firstOut.countDown();
+                try {
+                    releaseFirst.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return batch;
+        }, timer, workers).maxInFlight(1);
+
+        Future<Integer> first = callers.submit(() -> batcher.submit(0, 0, Duration.ofSeconds(10)));
+        firstOut.await();
+        List<Future<Integer>> next = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            int request = i;
+            next.add(callers.submit(() -> batcher.submit(request, 0, Duration.ofSeconds(10))));
+        }
+        // every one of them is in the open batch, none sent: the first is still out
+        long until = System.currentTimeMillis() + 5_000;
+        while (waitingIn(batcher) < 5 && System.currentTimeMillis() < until) {
+            Thread.sleep(5);
+        }
+        assertThat(waitingIn(batcher)).isEqualTo(5);
+        assertThat(batches).hasSize(1);
+        releaseFirst.countDown();
+        assertThat(first.get()).isZero();
+        for (int i = 0; i < 5; i++) {
+            assertThat(next.get(i).get()).isEqualTo(i + 1);
+        }
+        assertThat(batches).extracting(List::size).containsExactly(1, 5);
+    }
+
+    @Test
+    void aBatchThatWaitsForOneOutStillGoesWhenItsWindowCloses() throws Exception {
+        java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch firstOut = new java.util.concurrent.CountDownLatch(1);
+        MicroBatcher<String, String> batcher = new MicroBatcher<String, String>("test", 100, Duration.ofMillis(100), batch -> {
+            if (batch.contains("first")) {
+                firstOut.countDown();
+                try {
+                    releaseFirst.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return batch;
+        }, timer, workers).maxInFlight(1);
+        Future<String> first = callers.submit(() -> batcher.submit("first", 0, Duration.ofSeconds(10)));
+        firstOut.await();
+        try {
+            assertThat(batcher.submit("second", 0, Duration.ofSeconds(5))).isEqualTo("second"); // the first is still out
+        } finally {
+            releaseFirst.countDown();
+        }
+        assertThat(first.get()).isEqualTo("first");
+    }
+
+    private static int waitingIn(MicroBatcher<?, ?> batcher) {
+        return batcher.openBatchSize();
+    }
 }
