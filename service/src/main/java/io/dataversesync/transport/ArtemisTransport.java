@@ -35,6 +35,25 @@ public class ArtemisTransport implements Transport {
         Envelope.read(exchange, in.getHeader(CORRELATION_ID, String.class), in.getHeader(RETRY_COUNT),
                 in.getHeader(REQUESTED_AT), jmsTimestamp != null && jmsTimestamp > 0 ? jmsTimestamp : clock.millis());
         Envelope.readReplay(exchange, in.getHeader(REPLAY_COUNT_PROPERTY), in.getHeader(ORIGINAL_REASON_PROPERTY));
+        detachFromJms(exchange);
+    }
+
+    /**
+     * Once the envelope is read nothing needs the received JMS message any more: the exchange carries on with a
+     * plain message of the same body and headers. Why: in Camel 4.17 every copy of an exchange whose message is a
+     * JmsMessage (each bean expression of a route copies the exchange: filter, setBody, setHeader with method:)
+     * makes a JmsMessage without a JMS message, and reading its redelivery flag throws and catches a
+     * NullPointerException (JmsMessageHelper.getJMSRedelivered(null)): about 13 exceptions with full stack
+     * traces per change, a sixth of the CPU at steady load (measured with JFR, README "Latency at half load").
+     * The transacted consumer settles through its session, not through the message, so settlement is unchanged.
+     */
+    static void detachFromJms(Exchange exchange) {
+        Message in = exchange.getMessage();
+        if (in instanceof org.apache.camel.component.jms.JmsMessage) {
+            org.apache.camel.support.DefaultMessage plain = new org.apache.camel.support.DefaultMessage(exchange);
+            plain.copyFrom(in);
+            exchange.setMessage(plain);
+        }
     }
 
     @Override
