@@ -105,6 +105,9 @@ final class Steady {
             }
             long[] end = new long[arrivals];
             long[] remote = new long[arrivals];
+            // where the overhead goes: the first read answered, the first target call answered (recorded at answer)
+            long[] readEnd = new long[arrivals];
+            long[] targetEnd = new long[arrivals];
             for (RecordedRequest r : dataverse.requests()) {
                 // a write-back goes as a $batch, or as a PATCH of its own when it is alone; a read as an In-filter
                 // GET or a GET of the one row
@@ -117,20 +120,33 @@ final class Steady {
                     remote[i] += dataverseLatency;
                     if (write) {
                         end[i] = Math.max(end[i], r.at().toEpochMilli());
+                    } else if (readEnd[i] == 0 || r.at().toEpochMilli() < readEnd[i]) {
+                        readEnd[i] = r.at().toEpochMilli();
                     }
                 }
             }
             for (RecordedRequest r : target.requests()) {
                 for (int i : rowsIn(r.path(), index)) {
                     remote[i] += targetLatency;
+                    if (targetEnd[i] == 0 || r.at().toEpochMilli() < targetEnd[i]) {
+                        targetEnd[i] = r.at().toEpochMilli();
+                    }
                 }
             }
             List<Long> latencies = new ArrayList<>();
             List<Long> overheads = new ArrayList<>();
+            List<Long> beforeRead = new ArrayList<>();
+            List<Long> readToTarget = new ArrayList<>();
+            List<Long> targetToWriteBack = new ArrayList<>();
             for (int i = 0; i < arrivals; i++) {
                 if (end[i] > 0) {
                     latencies.add(end[i] - announcedAt[i]);
                     overheads.add(end[i] - announcedAt[i] - remote[i]);
+                    if (readEnd[i] > 0 && targetEnd[i] > 0) {
+                        beforeRead.add(readEnd[i] - dataverseLatency - announcedAt[i]);
+                        readToTarget.add(targetEnd[i] - targetLatency - readEnd[i]);
+                        targetToWriteBack.add(end[i] - dataverseLatency - targetEnd[i]);
+                    }
                 }
             }
             ObjectNode out = JSON.createObjectNode();
@@ -149,6 +165,12 @@ final class Steady {
             out.put("p99LatencyMs", percentile(latencies, 0.99));
             out.put("p50OverheadMs", percentile(overheads, 0.50));
             out.put("p99OverheadMs", percentile(overheads, 0.99));
+            // the overhead by stage (first attempts): announcement to the read sent, read answered to the target
+            // call sent, target answered to the write-back sent; diagnostic, each p50 / p99
+            ObjectNode stages = out.putObject("overheadByStageMs");
+            stages.putArray("beforeRead").add(percentile(beforeRead, 0.50)).add(percentile(beforeRead, 0.99));
+            stages.putArray("readToTarget").add(percentile(readToTarget, 0.50)).add(percentile(readToTarget, 0.99));
+            stages.putArray("targetToWriteBack").add(percentile(targetToWriteBack, 0.50)).add(percentile(targetToWriteBack, 0.99));
             for (ValueAtPercentile v : metrics.endToEndTimer().takeSnapshot().percentileValues()) {
                 out.put("serviceTimerP" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
             }

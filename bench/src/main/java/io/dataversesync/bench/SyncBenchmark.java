@@ -56,7 +56,7 @@ import org.apache.logging.log4j.core.config.Configurator;
  *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000]
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=10] [--cost-request-ms=5] [--users=1,2,4]
  *        [--users-cost-write-ms=40] [--users-changes-per-user=6000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
- *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
+ *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-burst=<changes/s>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -165,7 +165,8 @@ public final class SyncBenchmark {
                 case "reconcile" -> scenarios.add(new Scenario("reconcile", 0, 0, 0, 0, 0, 300, burstConsumers, 0, 0, Cost.NONE, 1));
                 // opt-in: latency at half load (Steady); needs the batched burst's throughput of this invocation
                 case "steady" -> {
-                    if (scenarios.stream().noneMatch(x -> x.name().equals("burst"))) {
+                    // --steady-burst=<changes/s>: a burst figure from an earlier invocation instead (to try settings quickly)
+                    if (!options.containsKey("steady-burst") && scenarios.stream().noneMatch(x -> x.name().equals("burst"))) {
                         scenarios.add(new Scenario("burst-for-steady", changes, rows, 0, 0, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
                     }
                     scenarios.add(new Scenario("steady", changes, rows, 20, 50, 0, 300, burstConsumers, changes, 0, Cost.NONE, 1));
@@ -194,6 +195,9 @@ public final class SyncBenchmark {
                 continue;
             }
             if (scenario.name().equals("steady")) {
+                if (options.containsKey("steady-burst")) {
+                    burstBatchedChangesPerSecond = Double.parseDouble(options.get("steady-burst"));
+                }
                 if (burstBatchedChangesPerSecond <= 0) {
                     throw new IllegalStateException("steady needs the batched burst of this invocation (--modes must include batched)");
                 }
