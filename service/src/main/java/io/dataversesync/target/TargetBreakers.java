@@ -49,6 +49,8 @@ public class TargetBreakers implements Holds {
 
     /** Exchange property: the call was admitted (System.nanoTime at admission); removed once its outcome is recorded. */
     static final String ADMITTED_AT = "syncTargetAdmittedAt";
+    /** Exchange property: the call holds a slot of its target's bulkhead; removed when the slot is given back. */
+    static final String BULKHEAD_SLOT = "syncTargetBulkheadSlot";
 
     private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
     private final Map<String, Bulkhead> bulkheads = new LinkedHashMap<>();
@@ -86,7 +88,8 @@ public class TargetBreakers implements Holds {
     /**
      * Before the call: a permission from the target's breaker (CallNotPermittedException while open, or half-open
      * with its probes taken) and a slot of its bulkhead (BulkheadFullException after waiting). The slot is given back
-     * when the exchange completes, whatever happens.
+     * as soon as the call succeeded ({@link #succeeded}: the bulkhead bounds calls to the target, not the
+     * acknowledgement that follows), else when the exchange completes, whatever happens.
      */
     public void admit(Exchange exchange) {
         String target = exchange.getProperty(SyncProperties.TARGET, String.class);
@@ -100,6 +103,7 @@ public class TargetBreakers implements Holds {
             throw e;
         }
         exchange.setProperty(ADMITTED_AT, System.nanoTime());
+        exchange.setProperty(BULKHEAD_SLOT, bulkhead);
         exchange.getExchangeExtension().addOnCompletion(new Synchronization() {
             @Override
             public void onComplete(Exchange done) {
@@ -112,7 +116,7 @@ public class TargetBreakers implements Holds {
             }
 
             private void release(Exchange done) {
-                bulkhead.onComplete();
+                releaseSlot(done);
                 if (done.removeProperty(ADMITTED_AT) != null) {
                     // neither success nor failure recorded (e.g. the exchange stopped otherwise): no verdict
                     breaker.releasePermission();
@@ -121,12 +125,20 @@ public class TargetBreakers implements Holds {
         });
     }
 
-    /** After the call answered with success. */
+    /** After the call answered with success: the verdict for the breaker, and the bulkhead slot back. */
     public void succeeded(Exchange exchange) {
         Long admittedAt = (Long) exchange.removeProperty(ADMITTED_AT);
         if (admittedAt != null) {
             breakers.get(exchange.getProperty(SyncProperties.TARGET, String.class))
                     .onSuccess(System.nanoTime() - admittedAt, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+        releaseSlot(exchange);
+    }
+
+    /** Gives the exchange's bulkhead slot back, once (the exchange runs on one consumer thread). */
+    private static void releaseSlot(Exchange exchange) {
+        if (exchange.removeProperty(BULKHEAD_SLOT) instanceof Bulkhead bulkhead) {
+            bulkhead.onComplete();
         }
     }
 
