@@ -305,6 +305,14 @@ public class DataverseClient {
         final Counter executionMs;
         final AtomicLong lastTimeRemaining = new AtomicLong(RateLimitHeaders.UNKNOWN);
         final AtomicLong lastTimeRemainingAt = new AtomicLong();
+        /**
+         * One request of a kind at a time until the first answer of that kind is in: until then its cost is the
+         * prior's guess, and many guessed requests in flight together could cross the execution-time limit before
+         * any answer corrected it (the first answer seeds the estimate: DataverseCostEstimator).
+         */
+        final java.util.concurrent.Semaphore[] untilFirstAnswer = {new java.util.concurrent.Semaphore(1), new java.util.concurrent.Semaphore(1)};
+        final java.util.concurrent.atomic.AtomicBoolean[] answeredOnce = {new java.util.concurrent.atomic.AtomicBoolean(),
+                new java.util.concurrent.atomic.AtomicBoolean()};
 
         Lane(DataverseUser user, MeterRegistry meters) {
             this.user = user;
@@ -399,9 +407,26 @@ public class DataverseClient {
             b.header("X-Correlation-ID", correlationId);
         }
         HttpRequest request = shape.shape(user, b).build();
-        long cost = user.costs().estimate(costKind, rows);
         DataverseRequestGate gate = user.gate();
-        DataverseRequestGate.Ticket ticket = gate != null ? gate.acquire(cost) : null;
+        java.util.concurrent.Semaphore first = null;
+        if (gate != null && !lane.answeredOnce[costKind.ordinal()].get()) {
+            first = lane.untilFirstAnswer[costKind.ordinal()];
+            first.acquire();
+            if (lane.answeredOnce[costKind.ordinal()].get()) { // answered while this one waited
+                first.release();
+                first = null;
+            }
+        }
+        long cost = user.costs().estimate(costKind, rows);
+        DataverseRequestGate.Ticket ticket;
+        try {
+            ticket = gate != null ? gate.acquire(cost) : null;
+        } catch (RuntimeException | InterruptedException e) {
+            if (first != null) {
+                first.release();
+            }
+            throw e;
+        }
         boolean answered = false;
         try {
             requestsByKind.computeIfAbsent(kind, k -> Counter.builder("dataverse.requests")
@@ -445,6 +470,12 @@ public class DataverseClient {
             }
             if (gate != null) {
                 gate.release();
+            }
+            if (first != null) {
+                if (answered) {
+                    lane.answeredOnce[costKind.ordinal()].set(true);
+                }
+                first.release();
             }
         }
     }

@@ -8,8 +8,12 @@ package io.dataversesync.dataverse;
  * <p>It starts from configured priors and learns with an exponentially weighted moving average: an observed cost
  * {@code c} for requests predicted at {@code p} moves the overhead and the kind's per-row cost by the weight times
  * {@code c / p - 1} (each in proportion to its share of the prediction), i.e. the prediction moves by the weight
- * toward what was observed. The ratio is capped at 4, so that one odd observation cannot wreck the estimate. Two
- * sources:
+ * toward what was observed. The ratio is capped at 4, so that one odd observation cannot wreck the estimate. The
+ * first answer the server reports for a kind seeds it instead (weight 1, ratio capped at {@value #MAX_SEED_RATIO}),
+ * as a moving average starts from its first sample: a prior is a guess, and a prior four times too low, learned at
+ * 0.2 a step, stayed too low for some sixty answers, long enough for the requests in flight to cross the
+ * execution-time limit (a 429 at the start of the benchmark's users scenario). That first answer is exact: the
+ * client sends one request of a kind at a time until it is in (DataverseClient.Lane#untilFirstAnswer). Two sources:
  * <ul>
  * <li>the cost the server reported ({@link #learnFromServer}: how much {@code x-ms-ratelimit-time-remaining-xrm-requests}
  * dropped across the answer, see {@link DataverseRequestGate#onResponse}), authoritative: once one arrived,
@@ -34,6 +38,7 @@ public final class DataverseCostEstimator {
     static final int ANSWERS_PER_STEP = 8;
     private static final double MIN_MS = 0.01;
     private static final double MAX_RATIO = 4;
+    static final int MAX_SEED_RATIO = 16;
 
     private final double weight;
     private final boolean learnFromDurations;
@@ -41,6 +46,7 @@ public final class DataverseCostEstimator {
     private double readRowMs; // guarded by this
     private double writeMs; // guarded by this
     private boolean serverReports; // guarded by this
+    private final boolean[] seeded = new boolean[Kind.values().length]; // guarded by this: a server step was learned
     // server-reported answers not learned yet, per kind (guarded by this)
     private final int[] pendingAnswers = new int[Kind.values().length];
     private final double[] pendingObserved = new double[Kind.values().length];
@@ -84,11 +90,16 @@ public final class DataverseCostEstimator {
         }
         serverReports = true;
         int k = kind.ordinal();
+        if (!seeded[k]) {
+            learn(kind, observedMs / predict(kind, rows), 1, MAX_SEED_RATIO);
+            seeded[k] = true;
+            return;
+        }
         pendingAnswers[k]++;
         pendingObserved[k] += observedMs;
         pendingPredicted[k] += predict(kind, rows);
         if (pendingAnswers[k] >= ANSWERS_PER_STEP) {
-            learn(kind, pendingObserved[k] / pendingPredicted[k]);
+            learn(kind, pendingObserved[k] / pendingPredicted[k], weight, MAX_RATIO);
             pendingAnswers[k] = 0;
             pendingObserved[k] = 0;
             pendingPredicted[k] = 0;
@@ -98,7 +109,7 @@ public final class DataverseCostEstimator {
     /** The request took {@code durationMs} from sending to its answer; ignored once the server reports costs. */
     public synchronized void learnFromDuration(Kind kind, int rows, long durationMs) {
         if (learnFromDurations && !serverReports && durationMs >= 0) {
-            learn(kind, durationMs / predict(kind, rows));
+            learn(kind, durationMs / predict(kind, rows), weight, MAX_RATIO);
         }
     }
 
@@ -111,8 +122,8 @@ public final class DataverseCostEstimator {
         return requestMs + Math.max(0, rows) * (kind == Kind.READ ? readRowMs : writeMs);
     }
 
-    private void learn(Kind kind, double observedToPredicted) {
-        double factor = 1 + weight * (Math.min(MAX_RATIO, observedToPredicted) - 1);
+    private void learn(Kind kind, double observedToPredicted, double stepWeight, double maxRatio) {
+        double factor = 1 + stepWeight * (Math.min(maxRatio, observedToPredicted) - 1);
         requestMs = Math.max(MIN_MS, requestMs * factor);
         if (kind == Kind.READ) {
             readRowMs = Math.max(MIN_MS, readRowMs * factor);

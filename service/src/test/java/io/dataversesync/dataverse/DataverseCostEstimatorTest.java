@@ -63,7 +63,9 @@ class DataverseCostEstimatorTest {
 
     @Test
     void serverChargesAreLearnedSummedOverSeveralAnswersSoThatOneAnswerCarryingAnothersChargeDoesNotSkewIt() {
-        // requests in flight together: one answer's header drop holds the charge of two, the next answer's none
+        // the first answer is exact (it was alone in flight) and seeds the estimate; then requests in flight
+        // together: one answer's header drop holds the charge of two, the next answer's none
+        costs.learnFromServer(WRITE, 1, 30);
         for (int i = 0; i < 20 * DataverseCostEstimator.ANSWERS_PER_STEP; i++) {
             costs.learnFromServer(WRITE, 1, i % 4 == 0 ? 120 : 0); // 4 answers of 30 ms each, all on the first
         }
@@ -71,13 +73,25 @@ class DataverseCostEstimatorTest {
     }
 
     @Test
-    void serverChargesMoveTheEstimateOnlyOnceAStepIsComplete() {
-        for (int i = 1; i < DataverseCostEstimator.ANSWERS_PER_STEP; i++) {
-            costs.learnFromServer(READ, 1, 60);
-        }
+    void theFirstAnswerSeedsTheEstimateThenChargesMoveItOnlyOnceAStepIsComplete() {
         assertThat(costs.estimate(READ, 1)).isEqualTo(6);
         costs.learnFromServer(READ, 1, 60);
-        assertThat(costs.estimate(READ, 1)).isEqualTo(10); // 6 * (1 + 0.2 * (4 - 1)) = 9.6 (10 times the prediction, capped at 4)
+        assertThat(costs.estimate(READ, 1)).isEqualTo(60); // the first answer seeds: 10 times the prediction, taken whole
+        for (int i = 1; i < DataverseCostEstimator.ANSWERS_PER_STEP; i++) {
+            costs.learnFromServer(READ, 1, 600);
+        }
+        assertThat(costs.estimate(READ, 1)).isEqualTo(60);
+        costs.learnFromServer(READ, 1, 600);
+        assertThat(costs.estimate(READ, 1)).isEqualTo(96); // then steps: 60 * (1 + 0.2 * (4 - 1)), capped at 4
+    }
+
+    @Test
+    void aPriorFarTooLowIsReplacedByTheFirstStepTheServerReports() {
+        // writes cost 60 ms where the prior said 10: one answer, and the estimate is right
+        costs.learnFromServer(WRITE, 100, 100 * 60 + 5);
+        assertThat((double) costs.estimate(WRITE, 100)).isCloseTo(6005, within(10.0));
+        // a kind the server has not reported on yet keeps its per-row prior (the request overhead is shared)
+        assertThat(costs.model()[1]).isEqualTo(1.0);
     }
 
     @Test
