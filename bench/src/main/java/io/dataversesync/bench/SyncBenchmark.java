@@ -53,9 +53,9 @@ import org.apache.logging.log4j.core.config.Configurator;
  *        --scenarios=fan-out or e.g. burst,fan-out; the burst over three targets, one slow and failing, see {@link FanOut};
  *        so is reconcile: 100,000 rows with 1% drift found and corrected, see {@link Reconcile}; --reconcile-rows, --reconcile-drift;
  *        steady is opt-in too: latency at half the burst's throughput, see {@link Steady})
- *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=24000]
- *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=10] [--cost-request-ms=5] [--users=1,2,4]
- *        [--users-cost-write-ms=40] [--users-changes-per-user=6000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
+ *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=8000]
+ *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=40] [--cost-request-ms=5] [--users=1,2,4]
+ *        [--users-cost-write-ms=60] [--users-changes-per-user=4000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
  *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-burst=<changes/s>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
@@ -127,16 +127,19 @@ public final class SyncBenchmark {
         // limited: the per-message design does about 10 changes/s under this budget, so it runs a smaller workload
         // (still ~2 minutes); the batched run is made large enough that the budget, not start-up, decides
         int limitedChanges = Integer.parseInt(options.getOrDefault("limited-changes", "1200"));
-        int limitedChangesBatched = Integer.parseInt(options.getOrDefault("limited-changes-batched", "24000"));
+        int limitedChangesBatched = Integer.parseInt(options.getOrDefault("limited-changes-batched", "8000"));
         int window = Integer.parseInt(options.getOrDefault("limited-seconds-per-window", "10"));
-        // the stated cost model of the limited scenario (issue "Honest limits"); --cost-write-ms etc. change it
+        // the stated cost model of the limited scenario (issue "Honest limits"); --cost-write-ms etc. change it.
+        // 40 ms per write, not the issue's example of 10: at 10 ms the limits would allow ~355 changes/s per user,
+        // more than the two cores of this machine process with one target call per change (broker, emulators and
+        // pipeline in one JVM), so the figure would measure the CPU, not the pacing (README, "limited")
         Cost cost = new Cost(Double.parseDouble(options.getOrDefault("cost-read-row-ms", "1")),
-                Double.parseDouble(options.getOrDefault("cost-write-ms", "10")),
+                Double.parseDouble(options.getOrDefault("cost-write-ms", "40")),
                 Double.parseDouble(options.getOrDefault("cost-request-ms", "5")));
-        // users: a heavier write cost keeps every user's budget, not the 2 cores, the bound (see README)
-        Cost usersCost = new Cost(cost.readRowMs(), Double.parseDouble(options.getOrDefault("users-cost-write-ms", "40")), cost.requestMs());
+        // users: a heavier write cost keeps every user's budget, not the 2 cores, the bound with 4 users too (see README)
+        Cost usersCost = new Cost(cost.readRowMs(), Double.parseDouble(options.getOrDefault("users-cost-write-ms", "60")), cost.requestMs());
         long executionBudget = Math.round(EXECUTION_MS_PER_SECOND * window);
-        int usersChangesPerUser = Integer.parseInt(options.getOrDefault("users-changes-per-user", "6000"));
+        int usersChangesPerUser = Integer.parseInt(options.getOrDefault("users-changes-per-user", "4000"));
 
         if (Boolean.parseBoolean(options.getOrDefault("broker-limit", "true"))) {
             double brokerLimit = BrokerLimit.messagesPerSecond(work.resolve("broker-limit"), 20_000, 16);
