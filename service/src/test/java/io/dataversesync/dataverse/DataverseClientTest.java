@@ -37,13 +37,25 @@ class DataverseClientTest {
     private final List<String> callers = new CopyOnWriteArrayList<>();
     private final AtomicLong timeRemaining = new AtomicLong(1_200_000);
     private final AtomicLong requestsRemaining = new AtomicLong(6000);
+    private final List<String> events = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger maxInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile long answerDelayMs;
     private HttpServer server;
+    private java.util.concurrent.ExecutorService serverPool;
     private HttpClient http;
 
     @BeforeEach
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
+            events.add("arrived");
+            maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(answerDelayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             callers.add(exchange.getRequestHeaders().getFirst("Authorization").substring("Bearer token-".length()));
             String path = exchange.getRequestURI().getPath();
             String id = path.substring(path.indexOf('(') + 1, path.indexOf(')'));
@@ -56,8 +68,12 @@ class DataverseClientTest {
             exchange.getResponseHeaders().add("Content-Type", "application/json");
             exchange.sendResponseHeaders(200, body.length);
             exchange.getResponseBody().write(body);
+            inFlight.decrementAndGet();
+            events.add("answered");
             exchange.close();
         });
+        serverPool = java.util.concurrent.Executors.newFixedThreadPool(16);
+        server.setExecutor(serverPool);
         server.start();
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     }
@@ -65,6 +81,7 @@ class DataverseClientTest {
     @AfterEach
     void stop() {
         server.stop(0);
+        serverPool.shutdownNow();
     }
 
     private List<DataverseUser> users(long executionMsPerWindow, String... names) {
@@ -101,6 +118,30 @@ class DataverseClientTest {
         assertThat(metrics).contains("dataverse_requests_total{kind=\"read\"} 17.0");
         assertThat(users.get(0).costs().estimate(DataverseCostEstimator.Kind.READ, 1)).isGreaterThan(10);
         assertThat(client.estimatedCost(DataverseCostEstimator.Kind.READ, 1)).isEqualTo(users.get(0).costs().estimate(DataverseCostEstimator.Kind.READ, 1));
+    }
+
+    @Test
+    void untilItsFirstAnswerAUserSendsOneRequestOfAKindAtATime() throws Exception {
+        // its cost is the prior's guess until an answer reports it: many guessed requests at once could cross the limit
+        answerDelayMs = 100;
+        DataverseClient client = client(users(1_200_000, "app-a"));
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<?>> reads = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                reads.add(callers.submit(() -> {
+                    read(client, 1);
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> r : reads) {
+                r.get();
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+        assertThat(events.subList(0, 2)).containsExactly("arrived", "answered"); // the first was alone
+        assertThat(maxInFlight.get()).as("after the first answer, requests go together").isGreaterThan(1);
     }
 
     @Test
