@@ -138,18 +138,8 @@ class MicroBatcherTest {
         java.util.concurrent.CountDownLatch firstOut = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
         List<List<Integer>> batches = new CopyOnWriteArrayList<>();
-        MicroBatcher<Integer, Integer> batcher = new MicroBatcher<Integer, Integer>("test", 100, Duration.ofSeconds(30), batch -> {
-            batches.add(List.copyOf(batch));
-            if (batch.contains(0)) {
-                firstOut.countDown();
-                try {
-                    releaseFirst.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return batch;
-        }, timer, workers).maxInFlight(1);
+        MicroBatcher<Integer, Integer> batcher = new MicroBatcher<Integer, Integer>("test", 100, Duration.ofSeconds(30),
+                holdingTheBatchWith(0, firstOut, releaseFirst, batches), timer, workers).maxInFlight(1);
 
         Future<Integer> first = callers.submit(() -> batcher.submit(0, 0, Duration.ofSeconds(10)));
         firstOut.await();
@@ -177,17 +167,8 @@ class MicroBatcherTest {
     void aBatchThatWaitsForOneOutStillGoesWhenItsWindowCloses() throws Exception {
         java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch firstOut = new java.util.concurrent.CountDownLatch(1);
-        MicroBatcher<String, String> batcher = new MicroBatcher<String, String>("test", 100, Duration.ofMillis(100), batch -> {
-            if (batch.contains("first")) {
-                firstOut.countDown();
-                try {
-                    releaseFirst.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return batch;
-        }, timer, workers).maxInFlight(1);
+        MicroBatcher<String, String> batcher = new MicroBatcher<String, String>("test", 100, Duration.ofMillis(100),
+                holdingTheBatchWith("first", firstOut, releaseFirst, new CopyOnWriteArrayList<>()), timer, workers).maxInFlight(1);
         Future<String> first = callers.submit(() -> batcher.submit("first", 0, Duration.ofSeconds(10)));
         firstOut.await();
         try {
@@ -196,6 +177,23 @@ class MicroBatcherTest {
             releaseFirst.countDown();
         }
         assertThat(first.get()).isEqualTo("first");
+    }
+
+    /** A flusher that answers each request with itself, and holds the batch containing {@code held} until released. */
+    private static <T> java.util.function.Function<List<T>, List<T>> holdingTheBatchWith(T held, java.util.concurrent.CountDownLatch out,
+            java.util.concurrent.CountDownLatch release, List<List<T>> batches) {
+        return batch -> {
+            batches.add(List.copyOf(batch));
+            if (batch.contains(held)) {
+                out.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return batch;
+        };
     }
 
     private static int waitingIn(MicroBatcher<?, ?> batcher) {
