@@ -225,17 +225,20 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.batching.spare-budget-below") double spareBudgetBelow,
             @PropertyInject("sync.batching.max-in-flight") int maxInFlight) {
         WriteBackColumns columns = new WriteBackColumns(statusColumn.trim(), syncedAtColumn.trim(), errorColumn.trim(), errorMaxLength);
-        // a batch waits for its answer at most two request timeouts (it may wait for pacing before it is sent)
-        Duration maxWait = Duration.ofMillis(timeoutMs * 2);
+        // a caller waits for its batch's answer at most its window (a late change waits it whole) plus two request
+        // timeouts (it may wait for pacing before it is sent): shorter, a late write-back timed out in every attempt
+        // whenever the window approached the timeouts (FaultSoakTest: a 2 s window against 1 s timeouts)
+        Duration readWait = Duration.ofMillis(Math.max(coalesceWindowMs, coalesceRetryWindowMs) + timeoutMs * 2);
+        Duration writeWait = Duration.ofMillis(batchWindowMs + timeoutMs * 2);
         // threads owned by Camel: shut down with the context
         var executors = context.getExecutorServiceManager();
         DataverseHops hops = new DataverseHops(dataverseClient, entityCatalog, targetCatalog, columns, syncJson, clock,
                 new DataverseHops.Batching(coalesce, Duration.ofMillis(coalesceWindowMs), Duration.ofMillis(coalesceRetryWindowMs),
-                        coalesceMaxRows, maxWait),
+                        coalesceMaxRows, readWait),
                 // write-backs come from the ack consumers only, each waiting for its batch: once every one of them is
                 // in the open batch nothing else can join it, so it goes at once, and the long window only ever
                 // waits while acks trickle in (when a short one would send them a row or two per request)
-                new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), Math.min(batchMaxRows, Math.max(1, ackConsumers)), maxWait),
+                new DataverseHops.Batching(batch, Duration.ofMillis(batchWindowMs), Math.min(batchMaxRows, Math.max(1, ackConsumers)), writeWait),
                 executors.newScheduledThreadPool(this, "dataverse-batch-timer", 1),
                 executors.newCachedThreadPool(this, "dataverse-batch"));
         boolean byFormula = switch (overallStatus.trim()) {
