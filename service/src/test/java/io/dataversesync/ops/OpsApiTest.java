@@ -235,6 +235,9 @@ class OpsApiTest extends SyncTestSupport {
         assertThat(correlationId).matches("[0-9a-f-]{36}");
         awaitSynced(a);
 
+        // the chart's sampler (started with this test's context) has its baseline before the syncs it must see: they
+        // can be over within the timer's first second
+        await().atMost(Duration.ofSeconds(10)).until(() -> http.get("/ops/api/metrics", KEY).json().path("samples").size() > 0);
         List<String> rows = List.of(createAccount("Ops Sync B"), createAccount("Ops Sync C"), createAccount("Ops Sync D"));
         dataverse().clearRequests();
         String filter = "Microsoft.Dynamics.CRM.In(PropertyName='accountid',PropertyValues=['" + String.join("','", rows) + "'])";
