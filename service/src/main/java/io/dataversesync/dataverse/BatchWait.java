@@ -31,14 +31,15 @@ public record BatchWait(double ageShare, double spareBudgetBelow) {
     /**
      * @param windowMillis the batcher's window
      * @param ageMillis    how long ago the change was announced (negative or unknown: treated as fresh)
-     * @param budgetUsed   how much of the least used user's budget is spent, 0..1
+     * @param budgetUsed   how much of the least used user's budget is spent, 0..1; asked only when the age would
+     *                     shorten the window (it locks every user's gate: not for each late change of a burst)
      * @return how long this change may hold its batch open, 0..windowMillis
      */
-    public long allowanceMillis(long windowMillis, long ageMillis, double budgetUsed) {
-        if (ageShare <= 0 || !(budgetUsed < spareBudgetBelow)) {
+    public long allowanceMillis(long windowMillis, long ageMillis, java.util.function.DoubleSupplier budgetUsed) {
+        double share = ageShare * Math.max(0, ageMillis);
+        if (ageShare <= 0 || share >= windowMillis || !(budgetUsed.getAsDouble() < spareBudgetBelow)) {
             return windowMillis;
         }
-        double share = ageShare * Math.max(0, ageMillis);
-        return (long) Math.max(0, Math.min(windowMillis, share));
+        return (long) Math.max(0, share);
     }
 }

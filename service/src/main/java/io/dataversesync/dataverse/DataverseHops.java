@@ -123,7 +123,7 @@ public class DataverseHops {
     private long allowance(Exchange exchange, Duration window) {
         Long requestedAt = exchange.getProperty(SyncProperties.REQUESTED_AT, Long.class);
         long age = requestedAt == null ? 0 : clock.millis() - requestedAt;
-        return batchWait.allowanceMillis(window.toMillis(), age, client.budgetUsed());
+        return batchWait.allowanceMillis(window.toMillis(), age, client::budgetUsed);
     }
 
     /**
@@ -140,9 +140,10 @@ public class DataverseHops {
         String rowId = rowId(exchange);
         // a read that starts now returns every change announced before now: the de-duplication relies on it
         exchange.setProperty(SyncProperties.READ_AT, clock.millis());
+        boolean late = isLateRead(exchange);
         Optional<ObjectNode> row = reads.enabled()
-                ? reader(entity, isLateRead(exchange)).submit(new Read(rowId, correlationId(exchange)),
-                        allowance(exchange, isLateRead(exchange) ? reads.lateWindow() : reads.window()), reads.maxWait())
+                ? reader(entity, late).submit(new Read(rowId, correlationId(exchange)),
+                        allowance(exchange, late ? reads.lateWindow() : reads.window()), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
         exchange.setProperty(SyncProperties.ROW_DELETED, row.isEmpty());
         if (row.isPresent()) {

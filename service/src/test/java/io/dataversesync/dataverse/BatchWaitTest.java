@@ -10,32 +10,32 @@ class BatchWaitTest {
 
     @Test
     void aFreshChangeWaitsAShareOfItsAge() {
-        assertThat(wait.allowanceMillis(500, 0, 0)).isZero();
-        assertThat(wait.allowanceMillis(500, 120, 0.2)).isEqualTo(12);
+        assertThat(wait.allowanceMillis(500, 0, () -> 0)).isZero();
+        assertThat(wait.allowanceMillis(500, 120, () -> 0.2)).isEqualTo(12);
     }
 
     @Test
     void aLateChangeWaitsTheWholeWindowAndNeverMore() {
-        assertThat(wait.allowanceMillis(500, 60_000, 0)).isEqualTo(500);
-        assertThat(wait.allowanceMillis(30, 400, 0)).isEqualTo(30);
+        assertThat(wait.allowanceMillis(500, 60_000, () -> 0)).isEqualTo(500);
+        assertThat(wait.allowanceMillis(30, 400, () -> 0)).isEqualTo(30);
     }
 
     @Test
     void aChangeFromTheFutureCountsAsFresh() {
-        assertThat(wait.allowanceMillis(500, -5_000, 0)).isZero();
+        assertThat(wait.allowanceMillis(500, -5_000, () -> 0)).isZero();
     }
 
     @Test
     void onceTheBudgetIsNoLongerSpareEveryChangeWaitsTheWholeWindow() {
-        assertThat(wait.allowanceMillis(500, 0, 0.79)).isZero();
-        assertThat(wait.allowanceMillis(500, 0, 0.8)).isEqualTo(500);
-        assertThat(wait.allowanceMillis(500, 0, Double.NaN)).isEqualTo(500);
+        assertThat(wait.allowanceMillis(500, 0, () -> 0.79)).isZero();
+        assertThat(wait.allowanceMillis(500, 0, () -> 0.8)).isEqualTo(500);
+        assertThat(wait.allowanceMillis(500, 0, () -> Double.NaN)).isEqualTo(500);
     }
 
     @Test
     void offMeansWholeWindows() {
-        assertThat(BatchWait.wholeWindows().allowanceMillis(500, 0, 0)).isEqualTo(500);
-        assertThat(new BatchWait(0, 1).allowanceMillis(30, 10, 0)).isEqualTo(30);
+        assertThat(BatchWait.wholeWindows().allowanceMillis(500, 0, () -> 0)).isEqualTo(500);
+        assertThat(new BatchWait(0, 1).allowanceMillis(30, 10, () -> 0)).isEqualTo(30);
     }
 
     @Test
