@@ -78,6 +78,9 @@ final class Steady {
             LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
             EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
             SyncMetrics metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
+            StageProbe probe = new StageProbe("target-customers");
+            context.getManagementStrategy().addEventNotifier(probe);
+            probe.start();
             DataverseEmulator dataverse = local.dataverse();
             TargetEmulator target = local.target();
             // every request of the run is kept: each change's calls are found in them
@@ -138,6 +141,9 @@ final class Steady {
             List<Long> beforeRead = new ArrayList<>();
             List<Long> readToTarget = new ArrayList<>();
             List<Long> targetToWriteBack = new ArrayList<>();
+            List<Long> readToPublished = new ArrayList<>();
+            List<Long> publishedToTaken = new ArrayList<>();
+            List<Long> takenToCall = new ArrayList<>();
             for (int i = 0; i < arrivals; i++) {
                 if (end[i] > 0) {
                     latencies.add(end[i] - announcedAt[i]);
@@ -146,6 +152,12 @@ final class Steady {
                         beforeRead.add(readEnd[i] - dataverseLatency - announcedAt[i]);
                         readToTarget.add(targetEnd[i] - targetLatency - readEnd[i]);
                         targetToWriteBack.add(end[i] - dataverseLatency - targetEnd[i]);
+                        StageProbe.Times t = probe.times(ids.get(i));
+                        if (t != null) {
+                            readToPublished.add(t.published() - readEnd[i]);
+                            publishedToTaken.add(t.taken() - t.published());
+                            takenToCall.add(t.called() - t.taken());
+                        }
                     }
                 }
             }
@@ -171,6 +183,12 @@ final class Steady {
             stages.putArray("beforeRead").add(percentile(beforeRead, 0.50)).add(percentile(beforeRead, 0.99));
             stages.putArray("readToTarget").add(percentile(readToTarget, 0.50)).add(percentile(readToTarget, 0.99));
             stages.putArray("targetToWriteBack").add(percentile(targetToWriteBack, 0.50)).add(percentile(targetToWriteBack, 0.99));
+            // read to target, in parts (Camel's events, StageProbe): read answered to the change sent on the topic, sent to
+            // taken by the target's consumer (commit and delivery), taken to the call sent (mapping, breaker, bulkhead)
+            ObjectNode parts = out.putObject("readToTargetMs");
+            parts.putArray("readToPublished").add(percentile(readToPublished, 0.50)).add(percentile(readToPublished, 0.99));
+            parts.putArray("publishedToTaken").add(percentile(publishedToTaken, 0.50)).add(percentile(publishedToTaken, 0.99));
+            parts.putArray("takenToCall").add(percentile(takenToCall, 0.50)).add(percentile(takenToCall, 0.99));
             for (ValueAtPercentile v : metrics.endToEndTimer().takeSnapshot().percentileValues()) {
                 out.put("serviceTimerP" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
             }

@@ -40,12 +40,10 @@ public class ArtemisTransport implements Transport {
 
     /**
      * Once the envelope is read nothing needs the received JMS message any more: the exchange carries on with a
-     * plain message of the same body and headers. Why: in Camel 4.17 every copy of an exchange whose message is a
-     * JmsMessage (each bean expression of a route copies the exchange: filter, setBody, setHeader with method:)
-     * makes a JmsMessage without a JMS message, and reading its redelivery flag throws and catches a
-     * NullPointerException (JmsMessageHelper.getJMSRedelivered(null)): about 13 exceptions with full stack
-     * traces per change, a sixth of the CPU at steady load (measured with JFR, README "Latency at half load").
-     * The transacted consumer settles through its session, not through the message, so settlement is unchanged.
+     * plain message of the same body and headers. Why: every copy of an exchange whose message is a JmsMessage
+     * (each bean expression of a route copies the exchange) throws and catches NullPointerExceptions in Camel 4.17
+     * (docs/decisions.md "CPU per change"). The transacted consumer settles through its session, not through the
+     * message, so settlement is unchanged.
      */
     static void detachFromJms(Exchange exchange) {
         Message in = exchange.getMessage();
