@@ -94,12 +94,20 @@ final class Steady {
             SyncBenchmark.resetPeakHeap();
 
             long[] announcedAt = new long[arrivals];
+            long cpuBefore = SyncBenchmark.processCpuNanos();
+            long wallBefore = System.nanoTime();
+            long pressureBefore = cpuPressureMicros();
+            Map<Long, long[]> threadsBefore = threadCpu();
             long lateMs = sendOpenLoop(broker.url(), dataverse, ids, rate, announcedAt);
             List<String> queues = SyncBenchmark.pipelineQueues(context);
             List<String> deadLetterQueues = SyncBenchmark.deadLetterQueues(context, queues);
             long doneAt = SyncBenchmark.awaitComplete(broker, queues, deadLetterQueues,
                     () -> allWrittenBack(dataverse, target, ids), Duration.ofMinutes(10));
             boolean verified = doneAt >= 0;
+            long cpuNanos = SyncBenchmark.processCpuNanos() - cpuBefore;
+            long wallMicros = (System.nanoTime() - wallBefore) / 1000;
+            long pressureAfter = cpuPressureMicros();
+            Map<String, Double> cpuByThreads = cpuByThreadGroup(threadsBefore, threadCpu(), arrivals);
 
             // each change's end and remote waits, from what the emulators recorded
             Map<String, Integer> index = new HashMap<>();
@@ -193,6 +201,15 @@ final class Steady {
                 out.put("serviceTimerP" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
             }
             out.put("dataverseRequestsPerChange", SyncBenchmark.round4((double) dataverse.requestCount() / arrivals));
+            // what a change cost this JVM (service, emulators and load generator) from the first send to the last
+            // write-back, and how contended the host's CPU was meanwhile: the share of that time in which some task
+            // on the machine waited for a CPU (Linux pressure stall information, /proc/pressure/cpu "some"; -1 where
+            // the kernel has none). Latency figures taken at a high share measure the host as much as the service.
+            out.put("cpuMsPerChange", round(cpuNanos / 1e6 / arrivals));
+            out.put("processCpuShare", SyncBenchmark.round4(cpuNanos / 1e3 / wallMicros / Runtime.getRuntime().availableProcessors()));
+            ObjectNode byThreads = out.putObject("cpuMsPerChangeByThreads");
+            cpuByThreads.forEach((group, ms) -> byThreads.put(group, round(ms)));
+            out.put("hostCpuWaitShare", pressureBefore < 0 || pressureAfter < 0 ? -1 : SyncBenchmark.round4((double) (pressureAfter - pressureBefore) / wallMicros));
             out.put("deadLettered", deadLetterQueues.stream().mapToLong(broker::messageCount).sum());
             out.put("startToReadyMs", startToReady);
             out.put("peakHeapMb", round(SyncBenchmark.peakHeapBytes() / 1048576.0));
@@ -202,6 +219,74 @@ final class Steady {
         } finally {
             main.stop();
         }
+    }
+
+    /** CPU nanoseconds of every live thread by id, with its name's hash to notice a reused id: {cpu, nameHash}. */
+    private static Map<Long, long[]> threadCpu() {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        Map<Long, long[]> cpu = new HashMap<>();
+        for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info != null) {
+                long t = threads.getThreadCpuTime(info.getThreadId());
+                if (t >= 0) {
+                    cpu.put(info.getThreadId(), new long[] {t, info.getThreadName().hashCode()});
+                }
+            }
+        }
+        return cpu;
+    }
+
+    /**
+     * Where the JVM's CPU went during the steady phase, per change, by kind of thread (Java threads only: the JIT
+     * compiler and GC threads are the difference to cpuMsPerChange). A thread's name says its kind: the consumers of
+     * each queue, the broker, the emulators' server threads, the load generator.
+     */
+    private static Map<String, Double> cpuByThreadGroup(Map<Long, long[]> before, Map<Long, long[]> after, int changes) {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        Map<String, Double> groups = new java.util.TreeMap<>();
+        for (Map.Entry<Long, long[]> e : after.entrySet()) {
+            java.lang.management.ThreadInfo info = threads.getThreadInfo(e.getKey());
+            String name = info == null ? "" : info.getThreadName();
+            long[] b = before.get(e.getKey());
+            long used = e.getValue()[0] - (b != null && b[1] == e.getValue()[1] ? b[0] : 0);
+            groups.merge(threadGroup(name), used / 1e6 / changes, Double::sum);
+        }
+        return groups;
+    }
+
+    static String threadGroup(String name) {
+        Matcher consumer = Pattern.compile("JmsConsumer\\[(?:[^\\]]*::)?([^\\]]+)\\]").matcher(name);
+        if (consumer.find()) {
+            return "consumers:" + consumer.group(1);
+        }
+        if (name.contains("activemq") || name.contains("artemis")) {
+            return "broker";
+        }
+        if (name.startsWith("dataverse-emulator") || name.startsWith("target-emulator")) {
+            return "emulators";
+        }
+        if (name.contains("dataverse-batch")) {
+            return "batch-senders";
+        }
+        if (name.startsWith("pool-") || name.equals("main")) {
+            return "load-generator";
+        }
+        return "other";
+    }
+
+    /** Total microseconds in which some task waited for a CPU (PSI, Linux 4.20+), or -1 where that is not available. */
+    static long cpuPressureMicros() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/pressure/cpu"))) {
+                if (line.startsWith("some ")) {
+                    Matcher m = Pattern.compile("total=(\\d+)").matcher(line);
+                    return m.find() ? Long.parseLong(m.group(1)) : -1;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // no PSI on this kernel
+        }
+        return -1;
     }
 
     /** Sends the changes at their scheduled times (open loop); returns how late the latest send was, in ms. */
