@@ -98,6 +98,8 @@ final class Steady {
             long wallBefore = System.nanoTime();
             long pressureBefore = cpuPressureMicros();
             Map<Long, long[]> threadsBefore = threadCpu();
+            long jitBefore = java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+            long gcBefore = gcMillis();
             long lateMs = sendOpenLoop(broker.url(), dataverse, ids, rate, announcedAt);
             List<String> queues = SyncBenchmark.pipelineQueues(context);
             List<String> deadLetterQueues = SyncBenchmark.deadLetterQueues(context, queues);
@@ -108,6 +110,9 @@ final class Steady {
             long wallMicros = (System.nanoTime() - wallBefore) / 1000;
             long pressureAfter = cpuPressureMicros();
             Map<String, Double> cpuByThreads = cpuByThreadGroup(threadsBefore, threadCpu(), arrivals);
+            cpuByThreads.put("jit-compiler", (double) (java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jitBefore) / arrivals);
+            cpuByThreads.put("gc-pauses", (double) (gcMillis() - gcBefore) / arrivals);
+            cpuByThreads.merge("load-generator", SENDERS_CPU_NANOS.getAndSet(0) / 1e6 / arrivals, Double::sum);
 
             // each change's end and remote waits, from what the emulators recorded
             Map<String, Integer> index = new HashMap<>();
@@ -221,6 +226,12 @@ final class Steady {
         }
     }
 
+    /** Milliseconds the collectors spent collecting (pauses; G1's concurrent work is not in it). */
+    private static long gcMillis() {
+        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
+    }
+
     /** CPU nanoseconds of every live thread by id, with its name's hash to notice a reused id: {cpu, nameHash}. */
     private static Map<Long, long[]> threadCpu() {
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -237,8 +248,8 @@ final class Steady {
     }
 
     /**
-     * Where the JVM's CPU went during the steady phase, per change, by kind of thread (Java threads only: the JIT
-     * compiler and GC threads are the difference to cpuMsPerChange). A thread's name says its kind: the consumers of
+     * Where the JVM's CPU went during the steady phase, per change, by kind of thread; the JIT compiler's time and
+     * the collectors' pauses (not Java threads) are added from their MXBeans. A thread's name says its kind: the consumers of
      * each queue, the broker, the emulators' server threads, the load generator.
      */
     private static Map<String, Double> cpuByThreadGroup(Map<Long, long[]> before, Map<Long, long[]> after, int changes) {
@@ -290,6 +301,9 @@ final class Steady {
     }
 
     /** Sends the changes at their scheduled times (open loop); returns how late the latest send was, in ms. */
+    /** The CPU the load generator's sender threads used (they end before the run's CPU is taken apart by thread). */
+    private static final java.util.concurrent.atomic.AtomicLong SENDERS_CPU_NANOS = new java.util.concurrent.atomic.AtomicLong();
+
     private static long sendOpenLoop(String brokerUrl, DataverseEmulator dataverse, List<String> ids, double rate,
             long[] announcedAt) throws Exception {
         int senders = 8; // a persistent send blocks on the journal: several senders keep the schedule
@@ -321,6 +335,7 @@ final class Steady {
                             producer.send(outbound, SyncBenchmark.changeNotification(jms, id, now));
                         }
                     }
+                    SENDERS_CPU_NANOS.addAndGet(java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime());
                     return null;
                 }));
             }
