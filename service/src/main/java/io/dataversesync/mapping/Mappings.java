@@ -145,19 +145,9 @@ public class Mappings {
     }
 
     /**
-     * A compiled mapping, shared by every consumer thread.
-     *
-     * <p>dashjoin jsonata 0.9.9 (com.dashjoin:jsonata) is not safe to share as it is: its maintainers say a parsed
-     * expression can be reused across threads (jsonata-java issue #24), but evaluation runs on a per-thread instance
-     * kept in ONE static ThreadLocal that every {@code Jsonata} constructor overwrites, and that instance is where
-     * {@code _evaluate} keeps the input and frame it is working on and where {@code $now()}/{@code $millis()} read
-     * the evaluation's timestamp (issues #90, #93: state of one expression leaks into another evaluated on the same
-     * thread). The component never met this because it compiled a new expression, on the evaluating thread, for every
-     * message. So each evaluation here does what that did to the per-thread state: it constructs a trivial
-     * expression first (parsing "$" is a few microseconds; the mapping itself is never parsed again), which makes a
-     * fresh instance, stamped now, the thread's scratch instance; the shared compiled expression is then only read,
-     * and each evaluation gets its own frame (as the component's). Remove this when a dashjoin release keeps
-     * evaluation state on the stack (jsonata-java pull request #103).
+     * A compiled mapping, shared by every consumer thread. dashjoin jsonata 0.9.9 keeps evaluation state in a static
+     * per-thread instance: the trivial expression constructed before each evaluation gives it a fresh one (why and
+     * when to remove it: docs/decisions.md, "Compiled mappings and dashjoin jsonata 0.9.9").
      */
     private record Compiled(Jsonata expression, Path path, Stamp stamp) {
         Object evaluate(Object input) {
