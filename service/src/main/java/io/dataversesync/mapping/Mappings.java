@@ -136,11 +136,15 @@ public class Mappings {
         }
     }
 
-    /** A file's identity for "did it change": last-modified time and size, from one stat. */
-    private record Stamp(long modifiedNanos, long size) {
+    /**
+     * A file's identity for "did it change", from one stat: last-modified time and size, and the file key (device and
+     * inode where the platform has one, else null), which also tells a file replaced by a rename (an editor's save, a
+     * ConfigMap update) within one tick of a coarse clock.
+     */
+    private record Stamp(Object fileKey, long modifiedNanos, long size) {
         static Stamp of(Path path) throws IOException {
             BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
-            return new Stamp(attributes.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS), attributes.size());
+            return new Stamp(attributes.fileKey(), attributes.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS), attributes.size());
         }
     }
 

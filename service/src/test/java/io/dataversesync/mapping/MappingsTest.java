@@ -77,6 +77,14 @@ class MappingsTest {
         assertThat(mappings.map("customers", "account", ROW)).isEqualTo("{\"id\":\"a-1\",\"displayName\":\"coho winery\"}");
         assertThat(mappings.map("customers", "account", ROW)).isEqualTo("{\"id\":\"a-1\",\"displayName\":\"coho winery\"}");
         assertThat(mappings.compilations()).isEqualTo(3);
+
+        // a file replaced by a rename (an editor's save, a ConfigMap update) with the same size and modified time
+        Path replacement = folder.resolve("customers/account.jsonata.new");
+        Files.writeString(replacement, "{ \"id\": accountid, \"displayName\": $uppercase(name) }");
+        Files.setLastModifiedTime(replacement, Files.getLastModifiedTime(mapping));
+        Files.move(replacement, mapping, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        assertThat(mappings.map("customers", "account", ROW)).isEqualTo("{\"id\":\"a-1\",\"displayName\":\"COHO WINERY\"}");
+        assertThat(mappings.compilations()).isEqualTo(4);
     }
 
     @Test
