@@ -407,6 +407,7 @@ public class SyncBeans implements CamelContextAware {
     public io.dataversesync.reconcile.Reconciler reconciler(DataverseClient dataverseClient, DataverseHops dataverse,
             EntityCatalog entityCatalog, TargetCatalog targetCatalog, Sagas sagas, TargetAuth targetAuth, SyncMessages syncMessages,
             io.dataversesync.reconcile.ReportStore reconcileReports, MeterRegistry metricsRegistry, ObjectMapper syncJson, Clock clock,
+            io.dataversesync.mapping.Mappings mappings,
             @PropertyInject("sync.reconcile.page-size") int pageSize,
             @PropertyInject("sync.reconcile.report.examples") int examples,
             @PropertyInject("sync.reconcile.budget-share") double budgetShare,
@@ -423,12 +424,11 @@ public class SyncBeans implements CamelContextAware {
         var contracts = io.dataversesync.reconcile.TargetReadContract.fromProperties(property, targetCatalog);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
         var reader = new io.dataversesync.reconcile.TargetReader(http, targetAuth, context, syncJson, property);
-        String mappings = context.resolvePropertyPlaceholders("{{sync.mappings.location}}");
         if (pageSize < 1 || pageSize > DataverseClient.MAX_PAGE_SIZE) {
             throw new IllegalArgumentException("sync.reconcile.page-size must be 1.." + DataverseClient.MAX_PAGE_SIZE + ", was " + pageSize);
         }
         return new io.dataversesync.reconcile.Reconciler(dataverseClient, dataverse, entityCatalog, targetCatalog, contracts, sagas, reader,
-                () -> new io.dataversesync.reconcile.PayloadMapper(context, syncMessages, syncJson, mappings),
+                new io.dataversesync.reconcile.PayloadMapper(context, mappings, syncMessages),
                 new io.dataversesync.reconcile.NotificationCorrector(context, syncJson, clock), share, reconcileReports,
                 new io.dataversesync.reconcile.ReconcileMetrics(metricsRegistry), syncJson, clock,
                 new io.dataversesync.reconcile.Reconciler.Settings(pageSize, examples, statusColumn.trim(), correctionSenders));
@@ -438,5 +438,15 @@ public class SyncBeans implements CamelContextAware {
     @BindToRegistry
     public io.dataversesync.ops.OpsReconcile opsReconcile(ObjectMapper syncJson) {
         return new io.dataversesync.ops.OpsReconcile(context, context.createProducerTemplate(), syncJson);
+    }
+
+    // ---- mappings compiled once (mapping-cache) ---------------------------------------------------------------
+    /**
+     * Hop 3's mappings (routes/target-delivery.camel.yaml, apply-mapping / apply-deleted-mapping) and the
+     * reconciliation's: each compiled once, compiled again when its file under a file: location changes.
+     */
+    @BindToRegistry
+    public io.dataversesync.mapping.Mappings mappings(@PropertyInject("sync.mappings.location") String location) {
+        return new io.dataversesync.mapping.Mappings(context, location);
     }
 }

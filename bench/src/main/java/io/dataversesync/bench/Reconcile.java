@@ -13,6 +13,7 @@ import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.DataverseEmulator;
 import io.dataversesync.emulator.TargetEmulator;
 import io.dataversesync.emulator.local.LocalEnvironment;
+import io.dataversesync.mapping.Mappings;
 import io.dataversesync.reconcile.PayloadMapper;
 import io.dataversesync.sync.SyncMessages;
 import org.apache.camel.CamelContext;
@@ -174,30 +175,28 @@ final class Reconcile {
         List<String> ids = new ArrayList<>(rows);
         List<ObjectNode> records = new ArrayList<>(rows);
         SyncMessages messages = context.getRegistry().lookupByNameAndType("syncMessages", SyncMessages.class);
-        String mappings = context.resolvePropertyPlaceholders("{{sync.mappings.location}}");
-        try (PayloadMapper mapper = new PayloadMapper(context, messages, JSON, mappings)) {
-            for (int r = 0; r < rows; r++) {
-                ObjectNode row = row(r);
-                String id = dataverse.upsertRow("accounts", null, row);
-                row.put("accountid", id);
-                PayloadMapper.Mapped mapped = mapper.map("customers", "account", row.toString());
-                if (mapped.error() != null) {
-                    throw new IllegalStateException(mapped.error());
-                }
-                String targetId = String.format("CUST-%06d", r + 1);
-                ObjectNode columns = JSON.createObjectNode();
-                columns.put("new_syncedhash", mapped.hash());
-                columns.put("new_syncstatus", "Synced");
-                columns.put("new_targetrowid", targetId);
-                dataverse.upsertRow("accounts", id, columns);
-                ObjectNode record = (ObjectNode) mapped.payloadJson(JSON);
-                record.put("id", targetId);
-                record.put("sourceRowId", id);
-                record.put("version", 1);
-                record.put("deleted", false);
-                records.add(record);
-                ids.add(id);
+        PayloadMapper mapper = new PayloadMapper(context, context.getRegistry().lookupByNameAndType("mappings", Mappings.class), messages);
+        for (int r = 0; r < rows; r++) {
+            ObjectNode row = row(r);
+            String id = dataverse.upsertRow("accounts", null, row);
+            row.put("accountid", id);
+            PayloadMapper.Mapped mapped = mapper.map("customers", "account", row.toString());
+            if (mapped.error() != null) {
+                throw new IllegalStateException(mapped.error());
             }
+            String targetId = String.format("CUST-%06d", r + 1);
+            ObjectNode columns = JSON.createObjectNode();
+            columns.put("new_syncedhash", mapped.hash());
+            columns.put("new_syncstatus", "Synced");
+            columns.put("new_targetrowid", targetId);
+            dataverse.upsertRow("accounts", id, columns);
+            ObjectNode record = (ObjectNode) mapped.payloadJson(JSON);
+            record.put("id", targetId);
+            record.put("sourceRowId", id);
+            record.put("version", 1);
+            record.put("deleted", false);
+            records.add(record);
+            ids.add(id);
         }
         target.restoreRecords("customers", records);
         return ids;

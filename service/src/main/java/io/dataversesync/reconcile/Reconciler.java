@@ -15,7 +15,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -67,7 +66,7 @@ public class Reconciler {
     private final Map<String, TargetReadContract> contracts;
     private final io.dataversesync.target.Sagas sagas;
     private final TargetReader targetReader;
-    private final Supplier<PayloadMapper> mappers;
+    private final PayloadMapper mapper;
     private final Corrector corrector;
     private final BudgetShare share;
     private final ReportStore store;
@@ -78,7 +77,7 @@ public class Reconciler {
     private final ReentrantLock running = new ReentrantLock();
 
     public Reconciler(DataverseClient dataverse, DataverseHops hops, EntityCatalog entities, TargetCatalog targets,
-            Map<String, TargetReadContract> contracts, io.dataversesync.target.Sagas sagas, TargetReader targetReader, Supplier<PayloadMapper> mappers, Corrector corrector,
+            Map<String, TargetReadContract> contracts, io.dataversesync.target.Sagas sagas, TargetReader targetReader, PayloadMapper mapper, Corrector corrector,
             BudgetShare share, ReportStore store, ReconcileMetrics metrics, ObjectMapper json, Clock clock, Settings settings) {
         this.dataverse = dataverse;
         this.hops = hops;
@@ -87,7 +86,7 @@ public class Reconciler {
         this.contracts = contracts;
         this.sagas = sagas;
         this.targetReader = targetReader;
-        this.mappers = mappers;
+        this.mapper = mapper;
         this.corrector = corrector;
         this.share = share;
         this.store = store;
@@ -274,79 +273,77 @@ public class Reconciler {
         String correlationId = "reconcile-" + run.runId;
 
         long readStarted = System.nanoTime();
-        try (PayloadMapper mapper = mappers.get()) {
-            DataverseClient.Page page = null;
-            if (run.request.mode() == ReconcileRequest.Mode.INCREMENTAL) {
-                Optional<String> link = store.deltaLink(job.deltaKey());
-                if (link.isEmpty()) {
+        DataverseClient.Page page = null;
+        if (run.request.mode() == ReconcileRequest.Mode.INCREMENTAL) {
+            Optional<String> link = store.deltaLink(job.deltaKey());
+            if (link.isEmpty()) {
+                mode = "full";
+                job.report.put("fellBackToFull", "no delta link stored yet for " + job.deltaKey());
+            } else {
+                try {
+                    page = readPage(run, () -> dataverse.readPage(link.get(), settings.pageSize(), correlationId));
+                } catch (DataverseException e) {
+                    if (!DataverseClient.EXPIRED_VERSION_STAMP.equals(e.errorCode())) {
+                        throw e;
+                    }
                     mode = "full";
-                    job.report.put("fellBackToFull", "no delta link stored yet for " + job.deltaKey());
-                } else {
-                    try {
-                        page = readPage(run, () -> dataverse.readPage(link.get(), settings.pageSize(), correlationId));
-                    } catch (DataverseException e) {
-                        if (!DataverseClient.EXPIRED_VERSION_STAMP.equals(e.errorCode())) {
-                            throw e;
-                        }
-                        mode = "full";
-                        job.report.put("fellBackToFull", "the delta token expired or is unknown (" + e.errorCode() + "): every row read again");
-                    }
+                    job.report.put("fellBackToFull", "the delta token expired or is unknown (" + e.errorCode() + "): every row read again");
                 }
             }
-            if (page == null) {
-                page = readPage(run, () -> dataverse.readFirstPage(entity, columns, settings.pageSize(), true, correlationId));
-            }
-            long rowsRead = 0;
-            // the next page is read while this one is mapped (Dataverse takes seconds for 5,000 rows)
-            java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                Thread thread = new Thread(r, "reconcile-read-ahead");
-                thread.setDaemon(true);
-                return thread;
-            });
-            try {
-                while (true) {
-                    java.util.concurrent.Future<DataverseClient.Page> nextPage = null;
-                    if (page.nextLink() != null) {
-                        String next = page.nextLink();
-                        nextPage = readAhead.submit(() -> readPage(run, () -> dataverse.readPage(next, settings.pageSize(), correlationId)));
-                    }
-                    for (ObjectNode row : page.rows()) {
-                        rowsRead++;
-                        String id = row.path(entity.idColumn()).asText().toLowerCase();
-                        String rowJson = row.toString();
-                        for (TargetSettings t : job.targets) {
-                            PayloadMapper.Mapped mapped = mapper.map(t.name(), entity.logicalName(), rowJson);
-                            if (mapped.error() != null) {
-                                TargetResult r = results.get(t.name());
-                                r.unmappable++;
-                                r.firstMappingError = r.firstMappingError == null ? mapped.error() : r.firstMappingError;
-                                continue;
-                            }
-                            String status = t.writeBack().statusColumn() != null ? text(row, t.writeBack().statusColumn())
-                                    : text(row, settings.overallStatusColumn());
-                            rows.get(t.name()).put(id, new RowState(mapped.payload(), mapped.hash(), text(row, t.writeBack().hashColumn()), status));
-                        }
-                    }
-                    page.deletedIds().forEach(deleted::add);
-                    if (nextPage == null) {
-                        job.deltaLink = page.deltaLink();
-                        break;
-                    }
-                    try {
-                        page = nextPage.get();
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        throw e.getCause() instanceof Exception cause ? cause : e;
-                    }
-                }
-            } finally {
-                readAhead.shutdownNow();
-            }
-            job.report.put("mode", mode);
-            job.report.put("rowsRead", rowsRead);
-            job.report.put("readAndMapMs", (System.nanoTime() - readStarted) / 1_000_000);
-            job.report.put("deletedReported", deleted.size());
-            run.rowsRead += rowsRead;
         }
+        if (page == null) {
+            page = readPage(run, () -> dataverse.readFirstPage(entity, columns, settings.pageSize(), true, correlationId));
+        }
+        long rowsRead = 0;
+        // the next page is read while this one is mapped (Dataverse takes seconds for 5,000 rows)
+        java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread thread = new Thread(r, "reconcile-read-ahead");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try {
+            while (true) {
+                java.util.concurrent.Future<DataverseClient.Page> nextPage = null;
+                if (page.nextLink() != null) {
+                    String next = page.nextLink();
+                    nextPage = readAhead.submit(() -> readPage(run, () -> dataverse.readPage(next, settings.pageSize(), correlationId)));
+                }
+                for (ObjectNode row : page.rows()) {
+                    rowsRead++;
+                    String id = row.path(entity.idColumn()).asText().toLowerCase();
+                    String rowJson = row.toString();
+                    for (TargetSettings t : job.targets) {
+                        PayloadMapper.Mapped mapped = mapper.map(t.name(), entity.logicalName(), rowJson);
+                        if (mapped.error() != null) {
+                            TargetResult r = results.get(t.name());
+                            r.unmappable++;
+                            r.firstMappingError = r.firstMappingError == null ? mapped.error() : r.firstMappingError;
+                            continue;
+                        }
+                        String status = t.writeBack().statusColumn() != null ? text(row, t.writeBack().statusColumn())
+                                : text(row, settings.overallStatusColumn());
+                        rows.get(t.name()).put(id, new RowState(mapped.payload(), mapped.hash(), text(row, t.writeBack().hashColumn()), status));
+                    }
+                }
+                page.deletedIds().forEach(deleted::add);
+                if (nextPage == null) {
+                    job.deltaLink = page.deltaLink();
+                    break;
+                }
+                try {
+                    page = nextPage.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
+            }
+        } finally {
+            readAhead.shutdownNow();
+        }
+        job.report.put("mode", mode);
+        job.report.put("rowsRead", rowsRead);
+        job.report.put("readAndMapMs", (System.nanoTime() - readStarted) / 1_000_000);
+        job.report.put("deletedReported", deleted.size());
+        run.rowsRead += rowsRead;
 
         boolean full = mode.equals("full");
         ArrayNode targetReports = job.report.putArray("targets");
