@@ -60,7 +60,12 @@ final class Steady {
 
     static ObjectNode scenario(SyncBenchmark.Scenario s, double burstChangesPerSecond, Path brokerDir, int runIndex,
             Map<String, String> options) throws Exception {
-        double rate = burstChangesPerSecond / 2;
+        // half the burst by default (the scenario's definition); --steady-share=0.25 etc. draws the latency-load curve
+        double share = Double.parseDouble(options.getOrDefault("steady-share", "0.5"));
+        if (!(share > 0 && share <= 1)) {
+            throw new IllegalArgumentException("--steady-share must be in (0, 1]");
+        }
+        double rate = burstChangesPerSecond * share;
         int seconds = Integer.parseInt(options.getOrDefault("steady-seconds", "20"));
         int arrivals = Math.max(1, (int) Math.round(rate * seconds));
         long dataverseLatency = s.dataverseLatencyMs();
@@ -178,6 +183,7 @@ final class Steady {
             out.put("scenario", "steady");
             out.put("mode", "batched");
             out.put("burstChangesPerSecond", round(burstChangesPerSecond));
+            out.put("arrivalsShareOfBurst", share);
             out.put("arrivalsPerSecond", round(rate));
             out.put("changes", arrivals);
             out.put("distinctRows", arrivals);
