@@ -177,7 +177,7 @@ final class DataverseRowReader {
     /** One Dataverse request within the reconciliation's share of the budget. */
     private DataverseClient.Page readPage(ReconcileRun run, PageRead read) throws Exception {
         share.acquire(dataverse.estimatedCost(DataverseCostEstimator.Kind.READ, settings.pageSize()));
-        run.dataverseRequests++;
+        run.dataverseRequests.incrementAndGet();
         return read.read();
     }
 

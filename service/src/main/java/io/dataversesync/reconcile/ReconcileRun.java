@@ -26,7 +26,8 @@ final class ReconcileRun {
     String outcome = "failed";
     String error;
     long rowsRead;
-    long dataverseRequests;
+    /** Counted on the read-ahead thread too (DataverseRowReader), so atomic. */
+    final java.util.concurrent.atomic.AtomicLong dataverseRequests = new java.util.concurrent.atomic.AtomicLong();
     long targetRequests;
     long drifted;
     long compared;

@@ -53,7 +53,7 @@ final class RunReport {
         report.put("finishedAt", finished.toString());
         report.put("durationMs", Duration.between(started, finished).toMillis());
         report.put("rowsRead", run.rowsRead);
-        report.put("dataverseRequests", run.dataverseRequests);
+        report.put("dataverseRequests", run.dataverseRequests.get());
         report.put("targetRequests", run.targetRequests);
         ObjectNode counts = report.putObject("counts");
         for (DriftClass c : DriftClass.values()) {
@@ -85,7 +85,7 @@ final class RunReport {
         }
         String line = "Reconciliation " + run.runId + " " + run.outcome + (run.request.dryRun() ? " (dry run)" : "") + ": missing="
                 + counts.path("missing").asLong() + " different=" + counts.path("different").asLong() + " orphan=" + counts.path("orphan").asLong()
-                + " neverSynced=" + counts.path("neverSynced").asLong() + ", " + run.rowsRead + " rows read with " + run.dataverseRequests
+                + " neverSynced=" + counts.path("neverSynced").asLong() + ", " + run.rowsRead + " rows read with " + run.dataverseRequests.get()
                 + " Dataverse requests, " + run.sent + " corrections sent, " + report.path("durationMs").asLong() + " ms"
                 + (run.error != null ? ": " + run.error : "");
         if (succeeded) {
