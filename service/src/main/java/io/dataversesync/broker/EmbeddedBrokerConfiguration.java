@@ -59,13 +59,14 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
                 new EmbeddedBroker.Topic(changesTopic.trim(), subscriptions(context)),
                 maxDeliveryAttempts, redeliveryDelayMs,
                 tcpPort == null || tcpPort.isBlank() ? null : Integer.valueOf(tcpPort.trim()));
-        // Not started here: Camel Main runs this while it configures Camel, and a failure after it (a route file
-        // that does not load, a bad setting found later) ends Main's start before the context starts, so nothing
-        // would ever stop a broker started here: its journal lock, acceptors and threads would stay (the process
-        // does not end; in one JVM the next start on the same folder waits for the lock). Added with forceStart,
-        // the context starts it early in its own start (DeferServiceStartupListener, after the components and
-        // before the routes are started), and a context whose start fails stops what it started (BaseService.start
-        // calls stop on failure), the broker included. A normal stop stops it after the routes, as any service.
+        // Not started here (Camel 4.17): Camel Main runs this while it configures Camel, and a failure after it
+        // (a route file that does not load, a route that cannot be built in CamelContext.init) ends the start
+        // before the context's doStart, and nothing stops what was started then (BaseService.start stops only
+        // after a failed doStart; Main stops nothing after a failed init): journal lock, acceptors and threads
+        // would stay, the process would not end, and in one JVM the next start on the folder fails or waits.
+        // Added with forceStart, the context starts it itself early in its doStart (DeferServiceStartupListener:
+        // after the components, before the routes' consumers), so a failed start stops it like any service, and
+        // a normal stop stops it after the routes (FailedStartTest).
         context.addService(broker, true, true);
         context.getRegistry().bind("embeddedBroker", broker);
         context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(broker));

@@ -27,10 +27,12 @@ import org.junit.jupiter.api.Test;
 /**
  * A start that fails leaves no broker behind: its journal lock, its in-VM acceptor and its threads are gone, so the
  * process can end and, in the same JVM (tests, the benchmark), the next start on the same broker folder and URL
- * succeeds. Each failure is one users meet, and each comes at a different moment of Camel Main's start: a target
- * file that does not load (while Main configures the routes, after the configuration classes ran: before the fix
- * the broker was left running), a target whose required setting is missing (while Main creates the beans), a
- * target route that cannot be built (while the context starts).
+ * succeeds. Each failure is one users meet, at each moment of Camel Main's start: a target whose required setting is
+ * missing (while Main creates the beans), a target file that does not load (while Main loads the routes, after the
+ * configuration classes ran), a target route that cannot be built (in CamelContext.init, which start runs first and
+ * after whose failure Camel stops nothing), a route whose consumer cannot start (while the context starts, with the
+ * broker up: Camel stops what it started). The second and the third left the broker running while
+ * EmbeddedBrokerConfiguration started it itself.
  */
 class FailedStartTest {
     private final Path brokerDir = Path.of("target/test-brokers/failed-start-" + UUID.randomUUID()).toAbsolutePath();
@@ -84,6 +86,28 @@ class FailedStartTest {
         Throwable failure = failedStart(Map.of("sync.targets.location", "file:" + targets));
 
         assertThat(failure).hasStackTraceContaining("nosuchcomponent");
+        assertNoBrokerLeft();
+        assertTheNextStartSucceeds();
+    }
+
+    @Test
+    void aRouteWhoseConsumerCannotStartLeavesNoBrokerBehind() throws Exception {
+        // the routes start this time: one reads a folder the deployment did not mount, so its consumer fails while
+        // the context starts, after the broker is up (the routes before it have started on the broker)
+        Path missing = brokerDir.resolveSibling(brokerDir.getFileName() + "-not-mounted");
+        Path targets = targetsWith("billing.camel.yaml", String.join("\n",
+                "- route:",
+                "    id: target-billing-files",
+                "    from:",
+                "      uri: \"file:" + missing + "?startingDirectoryMustExist=true&autoCreate=false\"",
+                "      steps:",
+                "        - to:",
+                "            uri: log:billing",
+                ""));
+
+        Throwable failure = failedStart(Map.of("sync.targets.location", "file:" + targets, "camel.main.auto-startup", "true"));
+
+        assertThat(failure).hasStackTraceContaining("Starting directory does not exist");
         assertNoBrokerLeft();
         assertTheNextStartSucceeds();
     }
