@@ -9,9 +9,10 @@ import org.apache.camel.component.jms.JmsComponent;
 
 /**
  * The local default transport: the embedded, persistent Artemis broker and the JMS connection factory of the
- * jms: endpoints (routes/transport/artemis.camel.yaml and the consumers). Started while Camel is configured, so the
- * consumers find it up; stopped by Camel after the routes (services stop in reverse order of addition). Nothing
- * happens outside the local mode (sync.local.enabled is false in the azure profile).
+ * jms: endpoints (routes/transport/artemis.camel.yaml and the consumers). A service of the CamelContext: Camel starts
+ * it as the context starts, before any route (so the consumers find it up), and stops it after the routes, on a
+ * normal stop and when the start fails (see {@link #configure}). Nothing happens outside the local mode
+ * (sync.local.enabled is false in the azure profile).
  */
 @Configuration
 public class EmbeddedBrokerConfiguration implements CamelConfiguration {
@@ -58,7 +59,14 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
                 new EmbeddedBroker.Topic(changesTopic.trim(), subscriptions(context)),
                 maxDeliveryAttempts, redeliveryDelayMs,
                 tcpPort == null || tcpPort.isBlank() ? null : Integer.valueOf(tcpPort.trim()));
-        broker.start();
+        // Not started here (Camel 4.17): Camel Main runs this while it configures Camel, and a failure after it
+        // (a route file that does not load, a route that cannot be built in CamelContext.init) ends the start
+        // before the context's doStart, and nothing stops what was started then (BaseService.start stops only
+        // after a failed doStart; Main stops nothing after a failed init): journal lock, acceptors and threads
+        // would stay, the process would not end, and in one JVM the next start on the folder fails or waits.
+        // Added with forceStart, the context starts it itself early in its doStart (DeferServiceStartupListener:
+        // after the components, before the routes' consumers), so a failed start stops it like any service, and
+        // a normal stop stops it after the routes (FailedStartTest).
         context.addService(broker, true, true);
         context.getRegistry().bind("embeddedBroker", broker);
         context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(broker));

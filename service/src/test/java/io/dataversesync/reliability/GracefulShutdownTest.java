@@ -37,6 +37,8 @@ import jakarta.jms.TextMessage;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.AdviceWith;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.SimpleEventNotifierSupport;
 import org.apache.camel.support.SynchronizationAdapter;
 import org.junit.jupiter.api.Test;
 
@@ -280,8 +282,17 @@ class GracefulShutdownTest {
             service = new ServiceProcess.InJvm("app-run-" + number,
                     ServiceProcess.settings(httpPort, dataversePort, targetPort, brokerDir), camel -> {
                         context = camel;
-                        outboundAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(OUTBOUND);
-                        ackAtRestart = camel.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class).messageCount(ACK);
+                        // what waits when the consumers are about to start: the broker is a service the context
+                        // starts before the routes (EmbeddedBrokerConfiguration), so it is up from this event on
+                        camel.getManagementStrategy().addEventNotifier(new SimpleEventNotifierSupport() {
+                            @Override
+                            public void notify(CamelEvent event) {
+                                if (event instanceof CamelEvent.CamelContextRoutesStartingEvent) {
+                                    outboundAtRestart = broker().messageCount(OUTBOUND);
+                                    ackAtRestart = broker().messageCount(ACK);
+                                }
+                            }
+                        });
                         try {
                             AdviceWith.adviceWith(camel, "outbound-sync-consumer", r -> r.weaveAddFirst().process(outbound::begin));
                             AdviceWith.adviceWith(camel, "ack-writeback-consumer", r -> r.weaveAddFirst().process(ack::begin));
