@@ -80,6 +80,7 @@ public class EmbeddedBroker extends ServiceSupport {
                 .setJMXManagementEnabled(false);
         config.addAcceptorConfiguration("in-vm", url);
         if (tcpPort != null) {
+            requireFreeLoopbackPort(tcpPort);
             config.addAcceptorConfiguration("loopback-tcp", "tcp://127.0.0.1:" + tcpPort);
         }
         for (String queue : queues) {
@@ -104,6 +105,22 @@ public class EmbeddedBroker extends ServiceSupport {
         embedded.setConfiguration(config);
         embedded.start();
         server = embedded;
+    }
+
+    /**
+     * Artemis only logs an acceptor that cannot bind and runs on without it, so a port already taken (another
+     * service, a broker a killed run left behind) would leave the chaos runs' clients talking to whatever holds it:
+     * the start fails here instead, naming the setting. The probe binds and closes at once; a process that takes
+     * the port in between is still only logged by Artemis.
+     */
+    static void requireFreeLoopbackPort(int port) {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("sync.local.broker.tcp-port " + port + ": 127.0.0.1:" + port
+                    + " cannot be listened on (" + e.getMessage() + "); free it or choose another port", e);
+        }
     }
 
     private AddressSettings safetyNet(String deadLetter) {

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * configuration classes ran), a target route that cannot be built (in CamelContext.init, which start runs first and
  * after whose failure Camel stops nothing), a route whose consumer cannot start (while the context starts, with the
  * broker up: Camel stops what it started). The second and the third left the broker running while
- * EmbeddedBrokerConfiguration started it itself.
+ * EmbeddedBrokerConfiguration started it itself. And the chaos runs' TCP port already taken: Artemis only logged it
+ * and ran without the acceptor.
  */
 class FailedStartTest {
     private final Path brokerDir = Path.of("target/test-brokers/failed-start-" + UUID.randomUUID()).toAbsolutePath();
@@ -109,6 +110,18 @@ class FailedStartTest {
 
         assertThat(failure).hasStackTraceContaining("Starting directory does not exist");
         assertNoBrokerLeft();
+        assertTheNextStartSucceeds();
+    }
+
+    @Test
+    void aBrokerPortAlreadyTakenFailsTheStartAndLeavesNoBrokerBehind() throws Exception {
+        // another process listens on the chaos runs' broker port: Artemis alone would only log it and run without
+        try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Throwable failure = failedStart(Map.of("sync.local.broker.tcp-port", String.valueOf(taken.getLocalPort())));
+
+            assertThat(failure).hasStackTraceContaining("sync.local.broker.tcp-port " + taken.getLocalPort());
+            assertNoBrokerLeft();
+        }
         assertTheNextStartSucceeds();
     }
 
