@@ -44,15 +44,7 @@ class FailedStartTest {
     @Test
     void aTargetFileThatDoesNotLoadLeavesNoBrokerBehind() throws Exception {
         // a deployment mounts the targets' folder (sync.targets.location); one file has a step Camel does not know
-        Path targets = targetsWith("billing.camel.yaml", String.join("\n",
-                "- route:",
-                "    id: target-billing",
-                "    from:",
-                "      uri: direct:target-billing",
-                "      steps:",
-                "        - sendTo:",
-                "            uri: log:billing",
-                ""));
+        Path targets = targetsWith("billing.camel.yaml", billingRoute("sendTo", "log:billing"));
 
         Throwable failure = failedStart(Map.of("sync.targets.location", "file:" + targets));
 
@@ -74,15 +66,7 @@ class FailedStartTest {
     @Test
     void aTargetRouteThatCannotBeBuiltLeavesNoBrokerBehind() throws Exception {
         // the file loads, but its endpoint names a component the service does not have: the context fails to start
-        Path targets = targetsWith("billing.camel.yaml", String.join("\n",
-                "- route:",
-                "    id: target-billing",
-                "    from:",
-                "      uri: direct:target-billing",
-                "      steps:",
-                "        - to:",
-                "            uri: nosuchcomponent:billing",
-                ""));
+        Path targets = targetsWith("billing.camel.yaml", billingRoute("to", "nosuchcomponent:billing"));
 
         Throwable failure = failedStart(Map.of("sync.targets.location", "file:" + targets));
 
@@ -123,6 +107,19 @@ class FailedStartTest {
             assertNoBrokerLeft();
         }
         assertTheNextStartSucceeds();
+    }
+
+    /** A target route file whose one step is {@code step} to {@code uri} (a step or an endpoint that may not exist). */
+    private static String billingRoute(String step, String uri) {
+        return String.join("\n",
+                "- route:",
+                "    id: target-billing",
+                "    from:",
+                "      uri: direct:target-billing",
+                "      steps:",
+                "        - " + step + ":",
+                "            uri: " + uri,
+                "");
     }
 
     /** The repository's target files and one more, in a folder of their own (what a deployment mounts). */
