@@ -40,6 +40,8 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
     private long redeliveryDelayMs;
     @PropertyInject("sync.local.broker.tcp-port")
     private String tcpPort;
+    @PropertyInject("sync.local.broker.journal-buffer-timeout-us")
+    private long journalBufferTimeoutMicros;
 
     /** Each target's queue and each saga step's compensation queue (sync.targets, sync.sagas). */
     private java.util.List<io.dataversesync.target.Sagas.Subscription> subscriptions(CamelContext context) {
@@ -67,6 +69,10 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
         // Added with forceStart, the context starts it itself early in its doStart (DeferServiceStartupListener:
         // after the components, before the routes' consumers), so a failed start stops it like any service, and
         // a normal stop stops it after the routes (FailedStartTest).
+        if (journalBufferTimeoutMicros < 0) {
+            throw new IllegalArgumentException("sync.local.broker.journal-buffer-timeout-us must be >= 0");
+        }
+        broker.journalBufferTimeout(java.time.Duration.ofNanos(journalBufferTimeoutMicros * 1000));
         context.addService(broker, true, true);
         context.getRegistry().bind("embeddedBroker", broker);
         context.getRegistry().bind("brokerHealthCheck", new BrokerHealthCheck(broker));

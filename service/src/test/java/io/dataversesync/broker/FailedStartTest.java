@@ -109,6 +109,23 @@ class FailedStartTest {
         assertTheNextStartSucceeds();
     }
 
+    @Test
+    void aNegativeJournalBufferTimeoutFailsTheStartNamingTheSetting() throws Exception {
+        Throwable failure = failedStart(Map.of("sync.local.broker.journal-buffer-timeout-us", "-1"));
+
+        assertThat(failure).hasStackTraceContaining("sync.local.broker.journal-buffer-timeout-us must be >= 0");
+        assertNoBrokerLeft();
+        assertTheNextStartSucceeds();
+    }
+
+    private static String applicationProperty(String key) throws IOException {
+        java.util.Properties properties = new java.util.Properties();
+        try (var in = Files.newInputStream(ProjectFiles.path("application.properties"))) {
+            properties.load(in);
+        }
+        return properties.getProperty(key).trim();
+    }
+
     /** A target route file whose one step is {@code step} to {@code uri} (a step or an endpoint that may not exist). */
     private static String billingRoute(String step, String uri) {
         return String.join("\n",
@@ -177,6 +194,9 @@ class FailedStartTest {
             try {
                 EmbeddedBroker broker = main.getCamelContext().getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
                 assertThat(broker.isActive()).isTrue();
+                // and with the journal's sync timeout of application.properties, not Artemis's own default
+                assertThat(broker.journalBufferTimeoutInEffect()).isEqualTo(Duration.ofNanos(1000L
+                        * Long.parseLong(applicationProperty("sync.local.broker.journal-buffer-timeout-us"))));
                 try (ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(url);
                         Connection connection = factory.createConnection()) {
                     connection.start();
