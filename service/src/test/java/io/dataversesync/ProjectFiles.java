@@ -26,6 +26,25 @@ public final class ProjectFiles {
         return ROOT.resolve(relative);
     }
 
+    /** A setting of the repository's application.properties (trimmed); fails when it is not there. */
+    public static String applicationProperty(String key) throws java.io.IOException {
+        String value = applicationProperty(key, null);
+        if (value == null) {
+            throw new IllegalStateException(key + " is not in application.properties");
+        }
+        return value;
+    }
+
+    /** A setting of the repository's application.properties (trimmed), or {@code fallback} when it is not there. */
+    public static String applicationProperty(String key, String fallback) throws java.io.IOException {
+        java.util.Properties properties = new java.util.Properties();
+        try (var in = Files.newInputStream(path("application.properties"))) {
+            properties.load(in);
+        }
+        String value = properties.getProperty(key);
+        return value == null ? fallback : value.trim();
+    }
+
     /** Every *.camel.yaml of the repository: the service's routes/ and the local-only ones of emulators/ and demo/. */
     public static List<Path> routeFiles() throws Exception {
         try (Stream<Path> walk = Files.walk(ROOT)) {

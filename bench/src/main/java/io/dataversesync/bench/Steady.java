@@ -84,32 +84,21 @@ final class Steady {
 
         long startToReady = -1;
         if (warmupArrivals > 0) {
-            Map<String, String> wp = SyncBenchmark.properties(s, true, s.consumers(), brokerDir.resolve("warm-up"), runIndex);
-            wp.put("sync.local.broker.url", "vm://" + (500 + runIndex));
-            SyncBenchmark.OVERRIDES.forEach(wp::put);
-            Main warm = new Main(io.dataversesync.Main.class);
-            wp.forEach(warm::addOverrideProperty);
-            long begun = System.nanoTime();
-            warm.start();
+            Service warm = startService(s, brokerDir.resolve("warm-up"), runIndex, "vm://" + (500 + runIndex));
+            startToReady = warm.startToReadyMs();
             try {
-                startToReady = awaitReady(Integer.parseInt(wp.get("sync.http.port")), begun);
-                warmUp(warm.getCamelContext(), warmupArrivals, rate, dataverseLatency, targetLatency);
+                warmUp(warm.main().getCamelContext(), warmupArrivals, rate, dataverseLatency, targetLatency);
             } finally {
-                warm.stop();
+                warm.main().stop();
             }
             SENDERS_CPU_NANOS.set(0);
         }
 
-        Main main = new Main(io.dataversesync.Main.class);
-        Map<String, String> p = SyncBenchmark.properties(s, true, s.consumers(), brokerDir, runIndex);
-        SyncBenchmark.OVERRIDES.forEach(p::put);
-        p.forEach(main::addOverrideProperty);
-        long startBegun = System.nanoTime();
-        main.start();
+        Service measured = startService(s, brokerDir, runIndex, null);
+        Main main = measured.main();
         try {
-            long measuredStart = awaitReady(Integer.parseInt(p.get("sync.http.port")), startBegun);
             if (startToReady < 0) {
-                startToReady = measuredStart; // the first start of this scenario is the one reported
+                startToReady = measured.startToReadyMs(); // the first start of this scenario is the one reported
             }
             CamelContext context = main.getCamelContext();
             LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
@@ -262,6 +251,29 @@ final class Steady {
             return out;
         } finally {
             main.stop();
+        }
+    }
+
+    /** A service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). */
+    private record Service(Main main, long startToReadyMs) {
+    }
+
+    /** @param brokerUrl the embedded broker's in-VM URL, or null for the run's own */
+    private static Service startService(SyncBenchmark.Scenario s, Path brokerDir, int runIndex, String brokerUrl) throws Exception {
+        Map<String, String> p = SyncBenchmark.properties(s, true, s.consumers(), brokerDir, runIndex);
+        if (brokerUrl != null) {
+            p.put("sync.local.broker.url", brokerUrl);
+        }
+        SyncBenchmark.OVERRIDES.forEach(p::put);
+        Main main = new Main(io.dataversesync.Main.class);
+        p.forEach(main::addOverrideProperty);
+        long begun = System.nanoTime();
+        main.start();
+        try {
+            return new Service(main, awaitReady(Integer.parseInt(p.get("sync.http.port")), begun));
+        } catch (Exception | Error e) {
+            main.stop();
+            throw e;
         }
     }
 

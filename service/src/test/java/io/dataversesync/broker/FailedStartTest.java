@@ -131,14 +131,6 @@ class FailedStartTest {
         assertTheNextStartSucceeds();
     }
 
-    private static String applicationProperty(String key) throws IOException {
-        java.util.Properties properties = new java.util.Properties();
-        try (var in = Files.newInputStream(ProjectFiles.path("application.properties"))) {
-            properties.load(in);
-        }
-        return properties.getProperty(key).trim();
-    }
-
     /** A target route file whose one step is {@code step} to {@code uri} (a step or an endpoint that may not exist). */
     private static String billingRoute(String step, String uri) {
         return String.join("\n",
@@ -209,7 +201,7 @@ class FailedStartTest {
                 assertThat(broker.isActive()).isTrue();
                 // and with the journal's sync timeout of application.properties, not Artemis's own default
                 assertThat(broker.journalBufferTimeoutInEffect()).isEqualTo(Duration.ofNanos(1000L
-                        * Long.parseLong(applicationProperty("sync.local.broker.journal-buffer-timeout-us"))));
+                        * Long.parseLong(ProjectFiles.applicationProperty("sync.local.broker.journal-buffer-timeout-us"))));
                 try (ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(url);
                         Connection connection = factory.createConnection()) {
                     connection.start();

@@ -222,7 +222,7 @@ class GracefulShutdownTest {
         String yaml = Files.readString(deployment);
         Matcher grace = Pattern.compile("terminationGracePeriodSeconds:\\s*(\\d+)").matcher(yaml);
         assertThat(grace.find()).as("terminationGracePeriodSeconds in " + deployment).isTrue();
-        long shutdownTimeout = Long.parseLong(applicationProperty("camel.main.shutdown-timeout", "45"));
+        long shutdownTimeout = Long.parseLong(ProjectFiles.applicationProperty("camel.main.shutdown-timeout", "45"));
         Matcher preStop = Pattern.compile("sleep\\s+(\\d+)").matcher(yaml);
         long preStopSleep = preStop.find() ? Long.parseLong(preStop.group(1)) : 0;
         assertThat(Long.parseLong(grace.group(1))).isGreaterThan(shutdownTimeout + preStopSleep);
@@ -378,14 +378,6 @@ class GracefulShutdownTest {
         } catch (ReflectiveOperationException | RuntimeException e) {
             return -1; // a figure only, not an assertion
         }
-    }
-
-    private static String applicationProperty(String key, String fallback) throws IOException {
-        java.util.Properties properties = new java.util.Properties();
-        try (var in = Files.newInputStream(ProjectFiles.path("application.properties"))) {
-            properties.load(in);
-        }
-        return properties.getProperty(key, fallback).trim();
     }
 
     private static int freePort() {
