@@ -2,8 +2,6 @@ package io.dataversesync;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -24,13 +22,13 @@ class OutsideConfigurationTest {
     void aPartialOutsideFileOverridesWhatItNamesAndKeepsEveryOtherDefault() throws Exception {
         Path dir = Path.of("target/outside-config/" + UUID.randomUUID());
         Files.createDirectories(dir);
-        int port = freePort();
+        int port = TestPorts.free();
         Path file = dir.resolve("application.properties");
         Files.writeString(file, String.join("\n",
                 "sync.http.port = " + port,
                 "sync.queue.outbound = custom-outbound",
-                "sync.local.dataverse-port = " + freePort(),
-                "sync.local.target-port = " + freePort(),
+                "sync.local.dataverse-port = " + TestPorts.free(),
+                "sync.local.target-port = " + TestPorts.free(),
                 "sync.local.broker.data-dir = " + dir.resolve("broker"),
                 ""));
 
@@ -49,12 +47,6 @@ class OutsideConfigurationTest {
             assertThat(context.getRoute("outbound-sync-consumer").getEndpoint().getEndpointUri()).contains("custom-outbound");
         } finally {
             main.stop();
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

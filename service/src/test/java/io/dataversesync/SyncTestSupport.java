@@ -3,7 +3,6 @@ package io.dataversesync;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -65,9 +64,9 @@ public abstract class SyncTestSupport {
     static {
         // the repository's route files themselves, as the integration team edits them (see ProjectFiles)
         System.setProperty("test.routes.location", ProjectFiles.routesLocation());
-        System.setProperty("test.port.http", String.valueOf(freePort()));
-        System.setProperty("test.port.dataverse", String.valueOf(freePort()));
-        System.setProperty("test.port.target", String.valueOf(freePort()));
+        System.setProperty("test.port.http", String.valueOf(TestPorts.free()));
+        System.setProperty("test.port.dataverse", String.valueOf(TestPorts.free()));
+        System.setProperty("test.port.target", String.valueOf(TestPorts.free()));
         System.setProperty("test.broker.dir", "target/test-brokers/" + UUID.randomUUID());
         System.setProperty("test.reconcile.dir", "target/test-reconcile/" + UUID.randomUUID());
     }
@@ -180,14 +179,6 @@ public abstract class SyncTestSupport {
             return (ObjectNode) JSON.readTree(text);
         } catch (IOException e) {
             throw new IllegalArgumentException(e);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

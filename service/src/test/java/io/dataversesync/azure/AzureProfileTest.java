@@ -2,8 +2,6 @@ package io.dataversesync.azure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,6 +11,7 @@ import java.util.Properties;
 
 import com.azure.messaging.servicebus.ServiceBusSenderClient;
 import com.azure.messaging.servicebus.models.ServiceBusReceiveMode;
+import io.dataversesync.TestPorts;
 import io.dataversesync.target.Sagas;
 import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.ServiceBusTransport.Destination;
@@ -68,7 +67,7 @@ class AzureProfileTest {
         Main m = new Main(io.dataversesync.Main.class);
         m.configure().withProfile("azure"); // = CAMEL_MAIN_PROFILE=azure
         m.addOverrideProperty("camel.main.auto-startup", "false");
-        m.addOverrideProperty("sync.http.port", String.valueOf(freePort()));
+        m.addOverrideProperty("sync.http.port", String.valueOf(TestPorts.free()));
         m.addOverrideProperty("sync.routes.location", io.dataversesync.ProjectFiles.routesLocation());
         m.addOverrideProperty("sync.servicebus.namespace", NAMESPACE);
         m.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");
@@ -362,11 +361,5 @@ class AzureProfileTest {
         assertThat(saga.getRoutes()).allSatisfy(r -> assertThat(saga.getRouteController().getRouteStatus(r.getRouteId()).isStarted()).isFalse());
         // the saga's targets use no secret: nothing was read from Key Vault
         assertThat(sagaKeyVaultLookups).isEmpty();
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
 import io.dataversesync.ProjectFiles;
+import io.dataversesync.TestPorts;
 import io.dataversesync.reliability.ServiceProcess;
 import jakarta.jms.Connection;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
@@ -39,7 +40,7 @@ class FailedStartTest {
     private final Path brokerDir = Path.of("target/test-brokers/failed-start-" + UUID.randomUUID()).toAbsolutePath();
     // a URL of its own per test: an acceptor a failed start left behind must not make a later test fail
     private final String url = "vm://" + ThreadLocalRandom.current().nextInt(100, 100_000);
-    private final int httpPort = freePort();
+    private final int httpPort = TestPorts.free();
 
     @Test
     void aTargetFileThatDoesNotLoadLeavesNoBrokerBehind() throws Exception {
@@ -159,7 +160,7 @@ class FailedStartTest {
         Main main = new Main(io.dataversesync.Main.class);
         // Dataverse and the target are not needed: the routes are not started (a start that fails never starts
         // them; the next start only has to bring the broker up)
-        ServiceProcess.settings(httpPort, freePort(), freePort(), brokerDir).forEach(main::addOverrideProperty);
+        ServiceProcess.settings(httpPort, TestPorts.free(), TestPorts.free(), brokerDir).forEach(main::addOverrideProperty);
         main.addOverrideProperty("camel.main.auto-startup", "false");
         main.addOverrideProperty("sync.local.broker.url", url);
         overrides.forEach(main::addOverrideProperty);
@@ -208,13 +209,5 @@ class FailedStartTest {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
                 .filter(name -> name.toLowerCase(Locale.ROOT).contains("activemq"))
                 .filter(name -> !name.contains("activemq-client-global") && !name.contains("in-v-m-connector")).toList();
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

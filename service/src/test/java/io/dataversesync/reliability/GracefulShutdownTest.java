@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +24,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.ProjectFiles;
+import io.dataversesync.TestPorts;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.EmulatorMain;
 import io.dataversesync.emulator.EmulatorOptions;
@@ -64,9 +64,9 @@ class GracefulShutdownTest {
     private static final Duration PUT_LATENCY = Duration.ofMillis(20);
 
     private final Path brokerDir = Path.of("target/test-brokers/graceful-" + UUID.randomUUID());
-    private final int httpPort = freePort();
-    private final int dataversePort = freePort();
-    private final int targetPort = freePort();
+    private final int httpPort = TestPorts.free();
+    private final int dataversePort = TestPorts.free();
+    private final int targetPort = TestPorts.free();
 
     @Test
     void stopMidBurstThenRestartOnTheSameBrokerLosesNothing() throws Exception {
@@ -377,14 +377,6 @@ class GracefulShutdownTest {
             return binding == null ? -1 : binding.getDeliveringCount();
         } catch (ReflectiveOperationException | RuntimeException e) {
             return -1; // a figure only, not an assertion
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -2,7 +2,6 @@ package io.dataversesync.target;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
@@ -10,6 +9,7 @@ import java.util.stream.Stream;
 
 import io.dataversesync.ProjectFiles;
 import io.dataversesync.SyncTestSupport;
+import io.dataversesync.TestPorts;
 import io.dataversesync.emulator.TargetEmulator;
 
 /**
@@ -20,9 +20,9 @@ import io.dataversesync.emulator.TargetEmulator;
  */
 public abstract class FanOutSupport extends SyncTestSupport {
     // (SagaTest uses the helpers below with targets of its own)
-    protected static final TargetEmulator MARKETING = new TargetEmulator(new TargetEmulator.Settings().port(freePort())
+    protected static final TargetEmulator MARKETING = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free())
             .apiKey("marketing-key").apiKeyHeader("X-Api-Key"));
-    protected static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(freePort()).apiKey("erp-key"));
+    protected static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("erp-key"));
 
     static {
         MARKETING.start();
@@ -90,14 +90,6 @@ public abstract class FanOutSupport extends SyncTestSupport {
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    protected static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -12,6 +12,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dataversesync.TestPorts;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.DataverseEmulator;
 import io.dataversesync.emulator.TargetEmulator;
@@ -31,11 +32,11 @@ import org.junit.jupiter.api.Test;
 class SagaRestartTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ROWS = 6;
-    static final TargetEmulator MDM = new TargetEmulator(new TargetEmulator.Settings().port(FanOutSupport.freePort()).apiKey("mdm-key"));
-    static final TargetEmulator CRM = new TargetEmulator(new TargetEmulator.Settings().port(FanOutSupport.freePort()).apiKey("crm-key"));
-    static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(FanOutSupport.freePort()).apiKey("erp-key"));
-    static final LocalEnvironment LOCAL = LocalEnvironment.create(new DataverseEmulator.Settings().port(FanOutSupport.freePort())
-            .clientId("local-sync-app").clientSecret("local-secret"), FanOutSupport.freePort(), "local-target-key",
+    static final TargetEmulator MDM = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("mdm-key"));
+    static final TargetEmulator CRM = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("crm-key"));
+    static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("erp-key"));
+    static final LocalEnvironment LOCAL = LocalEnvironment.create(new DataverseEmulator.Settings().port(TestPorts.free())
+            .clientId("local-sync-app").clientSecret("local-secret"), TestPorts.free(), "local-target-key",
             Map.<String, String[]>of("accounts", new String[] {"account", "accountid"}), Map.of());
 
     static {
@@ -47,7 +48,7 @@ class SagaRestartTest {
     }
 
     private final Path brokerDir = Path.of("target/test-brokers/saga-restart-" + UUID.randomUUID());
-    private final int httpPort = FanOutSupport.freePort();
+    private final int httpPort = TestPorts.free();
 
     @AfterAll
     static void stopEmulators() {
