@@ -33,8 +33,9 @@ import org.junit.jupiter.api.Test;
  * configuration classes ran), a target route that cannot be built (in CamelContext.init, which start runs first and
  * after whose failure Camel stops nothing), a route whose consumer cannot start (while the context starts, with the
  * broker up: Camel stops what it started). The second and the third left the broker running while
- * EmbeddedBrokerConfiguration started it itself. And the chaos runs' TCP port already taken: Artemis only logged it
- * and ran without the acceptor.
+ * EmbeddedBrokerConfiguration started it itself. And ports already taken: the chaos runs' broker port (Artemis only
+ * logged it and ran without the acceptor) and the HTTP port (Camel's Vert.x server only logged it, and the service ran
+ * without health, metrics or operations endpoints).
  */
 class FailedStartTest {
     private final Path brokerDir = Path.of("target/test-brokers/failed-start-" + UUID.randomUUID()).toAbsolutePath();
@@ -105,6 +106,18 @@ class FailedStartTest {
             Throwable failure = failedStart(Map.of("sync.local.broker.tcp-port", String.valueOf(taken.getLocalPort())));
 
             assertThat(failure).hasStackTraceContaining("sync.local.broker.tcp-port " + taken.getLocalPort());
+            assertNoBrokerLeft();
+        }
+        assertTheNextStartSucceeds();
+    }
+
+    @Test
+    void anHttpPortAlreadyTakenFailsTheStartAndLeavesNoBrokerBehind() throws Exception {
+        // another process listens on sync.http.port: without its HTTP server the service has no health, metrics or ops
+        try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getByName("0.0.0.0"))) {
+            Throwable failure = failedStart(Map.of("sync.http.port", String.valueOf(taken.getLocalPort())));
+
+            assertThat(failure).hasStackTraceContaining(":" + taken.getLocalPort() + " (sync.http.port)");
             assertNoBrokerLeft();
         }
         assertTheNextStartSucceeds();
