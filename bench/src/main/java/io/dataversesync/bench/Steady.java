@@ -52,7 +52,10 @@ import org.apache.camel.main.Main;
  * their own in this JVM, stopped before the measured one starts, and are not measured: a service runs for days, and
  * on two cores the JIT compiler otherwise takes most of a core through the first minute and a half (README,
  * "Steady"). The measured service starts with its own Dataverse budget: 90 s at these rates would spend more than the
- * spare budget of one application user, and the latency at spare budget is what this scenario asks.
+ * spare budget of one application user, and the latency at spare budget is what this scenario asks. The measured
+ * service's own first --steady-lead-in-seconds (10; 0 = none) of the same arrivals are not measured either: its start
+ * (a new broker, new routes) has the JIT compile and deoptimize again for about that long (PrintCompilation: 2,900
+ * compilations in the ten seconds after it, 600 of them of the broker), a cost of starting, not of running.
  *
  * <p>startToReadyMs and peakHeapMb are measured in this JVM (the service runs in-process here): start-to-ready is
  * from Main.start() to the first UP of /observe/health/ready; the peak heap (MemoryMXBean pools, reset after start)
@@ -79,6 +82,10 @@ final class Steady {
         // first minute) but with its own Dataverse budget, as a service that has run for days at spare budget would
         int warmupSeconds = Integer.parseInt(options.getOrDefault("steady-warmup-seconds", "90"));
         int warmupArrivals = warmupSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * warmupSeconds));
+        // and the measured service's own first seconds, unmeasured: its start (a new broker, new routes) makes the JIT
+        // compile and deoptimize for about ten seconds more, which a service started long ago no longer pays
+        int leadInSeconds = Integer.parseInt(options.getOrDefault("steady-lead-in-seconds", "10"));
+        int leadInArrivals = leadInSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * leadInSeconds));
         long dataverseLatency = s.dataverseLatencyMs();
         long targetLatency = s.targetLatencyMs();
 
@@ -101,12 +108,14 @@ final class Steady {
                 startToReady = measured.startToReadyMs(); // the first start of this scenario is the one reported
             }
             CamelContext context = main.getCamelContext();
+            if (leadInArrivals > 0) {
+                warmUp(context, leadInArrivals, rate, dataverseLatency, targetLatency);
+            }
             LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
             EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
             SyncMetrics metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
-            StageProbe probe = new StageProbe("target-customers");
-            context.getManagementStrategy().addEventNotifier(probe);
-            probe.start();
+            StageProbe probe = measured.probe();
+            probe.clear(); // the lead-in's rows
             DataverseEmulator dataverse = local.dataverse();
             TargetEmulator target = local.target();
             // every request of the run is kept: each change's calls are found in them
@@ -183,6 +192,10 @@ final class Steady {
             List<Long> readToPublished = new ArrayList<>();
             List<Long> publishedToTaken = new ArrayList<>();
             List<Long> takenToCall = new ArrayList<>();
+            List<Long> announcedToTaken = new ArrayList<>();
+            List<Long> takenToRead = new ArrayList<>();
+            List<Long> answeredToAckTaken = new ArrayList<>();
+            List<Long> ackTakenToWriteBack = new ArrayList<>();
             for (int i = 0; i < arrivals; i++) {
                 if (end[i] > 0) {
                     latencies.add(end[i] - announcedAt[i]);
@@ -197,6 +210,16 @@ final class Steady {
                             publishedToTaken.add(t.taken() - t.published());
                             takenToCall.add(t.called() - t.taken());
                         }
+                        Long outbound = probe.outboundTaken(ids.get(i));
+                        if (outbound != null) {
+                            announcedToTaken.add(outbound - announcedAt[i]);
+                            takenToRead.add(readEnd[i] - dataverseLatency - outbound);
+                        }
+                        Long ack = probe.ackTaken(ids.get(i));
+                        if (ack != null) {
+                            answeredToAckTaken.add(ack - targetEnd[i]);
+                            ackTakenToWriteBack.add(end[i] - dataverseLatency - ack);
+                        }
                     }
                 }
             }
@@ -207,6 +230,7 @@ final class Steady {
             out.put("arrivalsShareOfBurst", share);
             out.put("arrivalsPerSecond", round(rate));
             out.put("warmupSeconds", Math.max(0, warmupSeconds));
+            out.put("leadInSeconds", Math.max(0, leadInSeconds));
             out.put("changes", arrivals);
             out.put("distinctRows", arrivals);
             out.put("consumers", s.consumers());
@@ -230,6 +254,16 @@ final class Steady {
             parts.putArray("readToPublished").add(percentile(readToPublished, 0.50)).add(percentile(readToPublished, 0.99));
             parts.putArray("publishedToTaken").add(percentile(publishedToTaken, 0.50)).add(percentile(publishedToTaken, 0.99));
             parts.putArray("takenToCall").add(percentile(takenToCall, 0.50)).add(percentile(takenToCall, 0.99));
+            // before the read, in parts: announced to taken by the outbound consumer (the sender's commit, delivery),
+            // taken to the read sent (validation, the read's batch: its age share and the group commit)
+            ObjectNode before = out.putObject("beforeReadMs");
+            before.putArray("announcedToTaken").add(percentile(announcedToTaken, 0.50)).add(percentile(announcedToTaken, 0.99));
+            before.putArray("takenToReadSent").add(percentile(takenToRead, 0.50)).add(percentile(takenToRead, 0.99));
+            // target to write-back, in parts: target answered to the acknowledgement taken by the ack consumer (the
+            // rest of the target's route, its commit, delivery), taken to the write-back sent (its batch)
+            ObjectNode after = out.putObject("targetToWriteBackMs");
+            after.putArray("answeredToAckTaken").add(percentile(answeredToAckTaken, 0.50)).add(percentile(answeredToAckTaken, 0.99));
+            after.putArray("ackTakenToWriteBackSent").add(percentile(ackTakenToWriteBack, 0.50)).add(percentile(ackTakenToWriteBack, 0.99));
             for (ValueAtPercentile v : metrics.endToEndTimer().takeSnapshot().percentileValues()) {
                 out.put("serviceTimerP" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
             }
@@ -254,8 +288,12 @@ final class Steady {
         }
     }
 
-    /** A service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). */
-    private record Service(Main main, long startToReadyMs) {
+    /**
+     * A service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). Its stage probe is
+     * an event notifier from the start, in the warm-up service too: added to a running context it would change every
+     * route's event paths and set the JIT compiling again in the middle of the measurement.
+     */
+    private record Service(Main main, long startToReadyMs, StageProbe probe) {
     }
 
     /** @param brokerUrl the embedded broker's in-VM URL, or null for the run's own */
@@ -267,10 +305,12 @@ final class Steady {
         SyncBenchmark.OVERRIDES.forEach(p::put);
         Main main = new Main(io.dataversesync.Main.class);
         p.forEach(main::addOverrideProperty);
+        StageProbe probe = new StageProbe("target-customers");
+        main.bind("benchStageProbe", probe); // Camel Main adds the registry's event notifiers before it starts
         long begun = System.nanoTime();
         main.start();
         try {
-            return new Service(main, awaitReady(Integer.parseInt(p.get("sync.http.port")), begun));
+            return new Service(main, awaitReady(Integer.parseInt(p.get("sync.http.port")), begun), probe);
         } catch (Exception | Error e) {
             main.stop();
             throw e;
