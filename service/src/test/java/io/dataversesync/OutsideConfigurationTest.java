@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 
+import io.dataversesync.emulator.FreePorts;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 import org.junit.jupiter.api.Test;
@@ -22,13 +23,13 @@ class OutsideConfigurationTest {
     void aPartialOutsideFileOverridesWhatItNamesAndKeepsEveryOtherDefault() throws Exception {
         Path dir = Path.of("target/outside-config/" + UUID.randomUUID());
         Files.createDirectories(dir);
-        int port = TestPorts.free();
+        int port = FreePorts.free();
         Path file = dir.resolve("application.properties");
         Files.writeString(file, String.join("\n",
                 "sync.http.port = " + port,
                 "sync.queue.outbound = custom-outbound",
-                "sync.local.dataverse-port = " + TestPorts.free(),
-                "sync.local.target-port = " + TestPorts.free(),
+                "sync.local.dataverse-port = " + FreePorts.free(),
+                "sync.local.target-port = " + FreePorts.free(),
                 "sync.local.broker.data-dir = " + dir.resolve("broker"),
                 ""));
 

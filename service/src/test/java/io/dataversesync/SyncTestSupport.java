@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.local.LocalEnvironment;
 import io.dataversesync.emulator.DataverseEmulator;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.emulator.RecordedRequest;
 import io.dataversesync.emulator.TargetEmulator;
 import org.apache.camel.BeanInject;
@@ -64,9 +65,9 @@ public abstract class SyncTestSupport {
     static {
         // the repository's route files themselves, as the integration team edits them (see ProjectFiles)
         System.setProperty("test.routes.location", ProjectFiles.routesLocation());
-        System.setProperty("test.port.http", String.valueOf(TestPorts.free()));
-        System.setProperty("test.port.dataverse", String.valueOf(TestPorts.free()));
-        System.setProperty("test.port.target", String.valueOf(TestPorts.free()));
+        System.setProperty("test.port.http", String.valueOf(FreePorts.free()));
+        System.setProperty("test.port.dataverse", String.valueOf(FreePorts.free()));
+        System.setProperty("test.port.target", String.valueOf(FreePorts.free()));
         System.setProperty("test.broker.dir", "target/test-brokers/" + UUID.randomUUID());
         System.setProperty("test.reconcile.dir", "target/test-reconcile/" + UUID.randomUUID());
     }

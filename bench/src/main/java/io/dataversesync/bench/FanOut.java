@@ -25,6 +25,7 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.DataverseEmulator;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.emulator.TargetEmulator;
 import io.dataversesync.emulator.local.LocalEnvironment;
 import io.dataversesync.sync.SyncMetrics;
@@ -176,7 +177,7 @@ final class FanOut {
                 // with several targets the row shows each target's status and new_syncstatus is the overall one
                 p.put("sync.target.customers.writeback.status-column", "new_customersstatus");
                 for (Target t : added) {
-                    TargetEmulator emulator = new TargetEmulator(new TargetEmulator.Settings().port(SyncBenchmark.freePort())
+                    TargetEmulator emulator = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free())
                             .apiKey(t.name() + "-key").apiKeyHeader(t.apiKeyHeader()));
                     emulator.start();
                     emulator.recordingLimit(1000);

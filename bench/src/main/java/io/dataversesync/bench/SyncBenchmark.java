@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +23,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.local.LocalEnvironment;
 import io.dataversesync.emulator.DataverseEmulator;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.emulator.TargetEmulator;
 import io.dataversesync.sync.SyncMetrics;
 import io.dataversesync.target.Sagas;
@@ -329,9 +329,9 @@ public final class SyncBenchmark {
     /** The properties of one run (scenario and mode); --set.* overrides come on top. */
     static Map<String, String> properties(Scenario s, boolean efficient, int consumers, Path brokerDir, int runIndex) throws IOException {
         Map<String, String> p = new LinkedHashMap<>();
-        p.put("sync.http.port", String.valueOf(freePort()));
-        p.put("sync.local.dataverse-port", String.valueOf(freePort()));
-        p.put("sync.local.target-port", String.valueOf(freePort()));
+        p.put("sync.http.port", String.valueOf(FreePorts.free()));
+        p.put("sync.local.dataverse-port", String.valueOf(FreePorts.free()));
+        p.put("sync.local.target-port", String.valueOf(FreePorts.free()));
         p.put("sync.local.broker.data-dir", brokerDir.toString());
         p.put("sync.local.broker.url", "vm://" + (100 + runIndex));
         p.put("camel.main.routes-exclude-pattern", "**/emulator-views.camel.yaml");
@@ -593,12 +593,6 @@ public final class SyncBenchmark {
             options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
         }
         return options;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     static double round(double v) {

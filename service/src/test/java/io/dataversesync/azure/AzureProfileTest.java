@@ -11,7 +11,7 @@ import java.util.Properties;
 
 import com.azure.messaging.servicebus.ServiceBusSenderClient;
 import com.azure.messaging.servicebus.models.ServiceBusReceiveMode;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.target.Sagas;
 import io.dataversesync.transport.ServiceBusTransport;
 import io.dataversesync.transport.ServiceBusTransport.Destination;
@@ -67,7 +67,7 @@ class AzureProfileTest {
         Main m = new Main(io.dataversesync.Main.class);
         m.configure().withProfile("azure"); // = CAMEL_MAIN_PROFILE=azure
         m.addOverrideProperty("camel.main.auto-startup", "false");
-        m.addOverrideProperty("sync.http.port", String.valueOf(TestPorts.free()));
+        m.addOverrideProperty("sync.http.port", String.valueOf(FreePorts.free()));
         m.addOverrideProperty("sync.routes.location", io.dataversesync.ProjectFiles.routesLocation());
         m.addOverrideProperty("sync.servicebus.namespace", NAMESPACE);
         m.addOverrideProperty("dataverse.url", "https://contoso.crm.dynamics.com");

@@ -18,7 +18,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
 import io.dataversesync.ProjectFiles;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.reliability.ServiceProcess;
 import jakarta.jms.Connection;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
@@ -41,7 +41,7 @@ class FailedStartTest {
     private final Path brokerDir = Path.of("target/test-brokers/failed-start-" + UUID.randomUUID()).toAbsolutePath();
     // a URL of its own per test: an acceptor a failed start left behind must not make a later test fail
     private final String url = "vm://" + ThreadLocalRandom.current().nextInt(100, 100_000);
-    private final int httpPort = TestPorts.free();
+    private final int httpPort = FreePorts.free();
 
     @Test
     void aTargetFileThatDoesNotLoadLeavesNoBrokerBehind() throws Exception {
@@ -173,7 +173,7 @@ class FailedStartTest {
         Main main = new Main(io.dataversesync.Main.class);
         // Dataverse and the target are not needed: the routes are not started (a start that fails never starts
         // them; the next start only has to bring the broker up)
-        ServiceProcess.settings(httpPort, TestPorts.free(), TestPorts.free(), brokerDir).forEach(main::addOverrideProperty);
+        ServiceProcess.settings(httpPort, FreePorts.free(), FreePorts.free(), brokerDir).forEach(main::addOverrideProperty);
         main.addOverrideProperty("camel.main.auto-startup", "false");
         main.addOverrideProperty("sync.local.broker.url", url);
         overrides.forEach(main::addOverrideProperty);

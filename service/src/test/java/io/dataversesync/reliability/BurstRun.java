@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.emulator.EmulatorMain;
 import io.dataversesync.emulator.EmulatorOptions;
 import io.dataversesync.transport.ArtemisTransport;
@@ -56,8 +56,8 @@ final class BurstRun implements AutoCloseable {
     final int rows;
     final int changesPerRow;
     final EmulatorMain.Running emulators;
-    final int httpPort = TestPorts.free();
-    final int brokerPort = TestPorts.free();
+    final int httpPort = FreePorts.free();
+    final int brokerPort = FreePorts.free();
     final Path brokerDir;
     final Path logDir;
     final List<String> ids = new ArrayList<>();
@@ -81,7 +81,7 @@ final class BurstRun implements AutoCloseable {
         String run = prefix.toLowerCase().replace(' ', '-') + "-" + UUID.randomUUID();
         this.brokerDir = Path.of("target/test-brokers/" + run).toAbsolutePath();
         this.logDir = Path.of("target/service-logs/" + run).toAbsolutePath();
-        List<String> options = new ArrayList<>(List.of("--dataverse-port=" + TestPorts.free(), "--target-port=" + TestPorts.free(), "--seed=0"));
+        List<String> options = new ArrayList<>(List.of("--dataverse-port=" + FreePorts.free(), "--target-port=" + FreePorts.free(), "--seed=0"));
         options.addAll(List.of(emulatorOptions));
         this.emulators = EmulatorMain.start(EmulatorOptions.parse(options.toArray(String[]::new)));
         emulators.target().keepHistory(true);

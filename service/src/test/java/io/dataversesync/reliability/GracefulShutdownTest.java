@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.ProjectFiles;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.EmulatorMain;
 import io.dataversesync.emulator.EmulatorOptions;
@@ -64,9 +64,9 @@ class GracefulShutdownTest {
     private static final Duration PUT_LATENCY = Duration.ofMillis(20);
 
     private final Path brokerDir = Path.of("target/test-brokers/graceful-" + UUID.randomUUID());
-    private final int httpPort = TestPorts.free();
-    private final int dataversePort = TestPorts.free();
-    private final int targetPort = TestPorts.free();
+    private final int httpPort = FreePorts.free();
+    private final int dataversePort = FreePorts.free();
+    private final int targetPort = FreePorts.free();
 
     @Test
     void stopMidBurstThenRestartOnTheSameBrokerLosesNothing() throws Exception {

@@ -9,7 +9,7 @@ import java.util.stream.Stream;
 
 import io.dataversesync.ProjectFiles;
 import io.dataversesync.SyncTestSupport;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.emulator.TargetEmulator;
 
 /**
@@ -20,9 +20,9 @@ import io.dataversesync.emulator.TargetEmulator;
  */
 public abstract class FanOutSupport extends SyncTestSupport {
     // (SagaTest uses the helpers below with targets of its own)
-    protected static final TargetEmulator MARKETING = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free())
+    protected static final TargetEmulator MARKETING = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free())
             .apiKey("marketing-key").apiKeyHeader("X-Api-Key"));
-    protected static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("erp-key"));
+    protected static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("erp-key"));
 
     static {
         MARKETING.start();

@@ -12,7 +12,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.DataverseEmulator;
 import io.dataversesync.emulator.TargetEmulator;
@@ -32,11 +32,11 @@ import org.junit.jupiter.api.Test;
 class SagaRestartTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ROWS = 6;
-    static final TargetEmulator MDM = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("mdm-key"));
-    static final TargetEmulator CRM = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("crm-key"));
-    static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("erp-key"));
-    static final LocalEnvironment LOCAL = LocalEnvironment.create(new DataverseEmulator.Settings().port(TestPorts.free())
-            .clientId("local-sync-app").clientSecret("local-secret"), TestPorts.free(), "local-target-key",
+    static final TargetEmulator MDM = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("mdm-key"));
+    static final TargetEmulator CRM = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("crm-key"));
+    static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("erp-key"));
+    static final LocalEnvironment LOCAL = LocalEnvironment.create(new DataverseEmulator.Settings().port(FreePorts.free())
+            .clientId("local-sync-app").clientSecret("local-secret"), FreePorts.free(), "local-target-key",
             Map.<String, String[]>of("accounts", new String[] {"account", "accountid"}), Map.of());
 
     static {
@@ -48,7 +48,7 @@ class SagaRestartTest {
     }
 
     private final Path brokerDir = Path.of("target/test-brokers/saga-restart-" + UUID.randomUUID());
-    private final int httpPort = TestPorts.free();
+    private final int httpPort = FreePorts.free();
 
     @AfterAll
     static void stopEmulators() {

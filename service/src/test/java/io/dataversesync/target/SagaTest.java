@@ -8,7 +8,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dataversesync.SyncTestSupport;
-import io.dataversesync.TestPorts;
+import io.dataversesync.emulator.FreePorts;
 import io.dataversesync.emulator.RecordedRequest;
 import io.dataversesync.emulator.TargetEmulator;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
  * steps k-1 ... 1 in that order, each on its own queue; the state travels in the messages.
  */
 class SagaTest extends SyncTestSupport {
-    static final TargetEmulator MDM = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("mdm-key"));
-    static final TargetEmulator CRM = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("crm-key"));
-    static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(TestPorts.free()).apiKey("erp-key"));
+    static final TargetEmulator MDM = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("mdm-key"));
+    static final TargetEmulator CRM = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("crm-key"));
+    static final TargetEmulator ERP = new TargetEmulator(new TargetEmulator.Settings().port(FreePorts.free()).apiKey("erp-key"));
 
     static {
         configureSaga(MDM, CRM, ERP);

@@ -1,4 +1,4 @@
-package io.dataversesync;
+package io.dataversesync.emulator;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -10,20 +10,20 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Free ports for the tests' servers (the service's HTTP server, emulators, brokers), picked below the kernel's
- * ephemeral range.
+ * Free ports for the servers a test or the benchmark starts (the service's HTTP server, emulators, brokers), picked
+ * below the kernel's ephemeral range.
  *
  * <p>Why not {@code new ServerSocket(0)}: that answers a port of the ephemeral range, the range the kernel also gives
  * every outgoing connection on the machine. Between the pick and the server's bind, any client socket (the test's
- * own, or another process's on a shared CI host) may take that port, and the bind fails. A clean-clone run showed
+ * own, or another process's on a shared host) may take that port, and the bind fails. A clean-clone run showed
  * it: RetryPolicyTest's HTTP port was held through the whole class. Below the range only a listener can hold a port,
  * and the pick checks for that; ports already given out in this JVM are never given twice.
  */
-public final class TestPorts {
+public final class FreePorts {
     private static final int LOWEST = 10_000;
     private static final Set<Integer> GIVEN = ConcurrentHashMap.newKeySet();
 
-    private TestPorts() {
+    private FreePorts() {
     }
 
     /** A port no listener holds now, outside the ephemeral range where the system has one below it. */
@@ -41,7 +41,7 @@ public final class TestPorts {
         throw new IllegalStateException("no free port found between " + LOWEST + " and " + ceiling);
     }
 
-    private static boolean bindable(int port) {
+    static boolean bindable(int port) {
         try (ServerSocket s = new ServerSocket()) {
             s.setReuseAddress(false);
             s.bind(new InetSocketAddress(port)); // the wildcard address, as the service's servers bind
