@@ -125,6 +125,7 @@ final class Steady {
             dataverse.faults().latency(Duration.ofMillis(dataverseLatency));
             target.faults().latency(Duration.ofMillis(targetLatency));
             dataverse.clearRequests();
+            dataverse.resetCounters(); // the lead-in's requests are not the measured changes' (the limits' windows stay)
             target.clearRequests();
             SyncBenchmark.resetPeakHeap();
             List<String> queues = SyncBenchmark.pipelineQueues(context);
