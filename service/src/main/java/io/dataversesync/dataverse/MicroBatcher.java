@@ -28,7 +28,10 @@ import java.util.function.Function;
  * maxInFlight of this batcher's batches are out (set with {@link #maxInFlight(int)}), a batch whose deadline has
  * passed keeps collecting until one comes back (never beyond its window). So a change that cannot afford to wait
  * the window still shares its request with everything that arrived during the previous one, and the request rate
- * of a batcher stays at about maxInFlight per round trip however fast changes come.
+ * of a batcher stays at about maxInFlight per round trip however fast changes come. With more than one allowed out,
+ * such a batch also goes no sooner than a round trip ÷ maxInFlight after the last one went (the round trip measured,
+ * a moving average): batches sent back to back would leave the next request the whole round trip to wait again, so
+ * spaced they halve the longest wait (at 2) for the same number of requests.
  *
  * @param <R> one request (a row id, a write-back)
  * @param <S> its result, in the same order as the requests handed to the flusher
@@ -45,6 +48,8 @@ public final class MicroBatcher<R, S> {
     private volatile int maxInFlight; // 0: no limit
     private Batch current; // guarded by this
     private int inFlight; // guarded by this: batches handed to the flusher and not back yet
+    private long lastDispatchNanos; // guarded by this: when the last batch was handed to the flusher
+    private long roundTripNanos; // guarded by this: moving average of how long a batch took to come back (0: none yet)
 
     /** Whether an open batch may take one more request (maxSize applies anyway); a lone request is always taken. */
     @FunctionalInterface
@@ -90,7 +95,8 @@ public final class MicroBatcher<R, S> {
 
     /**
      * How many of this batcher's batches may be out at once before a batch whose (short) deadline has passed waits
-     * for one to come back; 0 (the default): no limit. Full batches and batches whose window closed always go.
+     * for one to come back; 0 (the default): no limit. Above 1, such a batch also waits until a round trip ÷ batches
+     * has passed since the last one went. Full batches and batches whose window closed always go.
      */
     public MicroBatcher<R, S> maxInFlight(int batches) {
         this.maxInFlight = Math.max(0, batches);
@@ -119,7 +125,7 @@ public final class MicroBatcher<R, S> {
             if (current != null && !admission.admits(java.util.Collections.unmodifiableList(current.requests), request)) {
                 cut = current; // the request does not fit: the open batch goes as it is, the request starts the next
                 current = null;
-                inFlight++;
+                dispatched();
             }
             if (current == null) {
                 Batch opened = new Batch(System.nanoTime());
@@ -130,12 +136,13 @@ public final class MicroBatcher<R, S> {
             }
             current.add(request, result);
             long wait = Math.max(0, Math.min(windowMillis, maxWaitMillis));
-            if (current.requests.size() >= maxSize || wait == 0 && dispatchable()) {
+            if (current.requests.size() >= maxSize || wait == 0 && nanosUntilDispatchable() == 0) {
                 full = current;
                 current = null;
-                inFlight++;
+                dispatched();
             } else if (wait == 0) {
-                current.due = true; // it goes as soon as one of the batches out comes back (sendDue)
+                current.due = true; // it goes as soon as one of the batches out comes back (sendDue), or once spaced
+                checkAgainWhenSpaced(current);
             } else if (wait < windowMillis) {
                 long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
                 if (deadline < current.deadline) {
@@ -164,10 +171,33 @@ public final class MicroBatcher<R, S> {
         }
     }
 
-    /** Whether a batch may go now as far as maxInFlight is concerned (caller holds the lock). */
-    private boolean dispatchable() {
+    /**
+     * How long a batch whose deadline passed must still wait as far as maxInFlight is concerned: 0 = it may go now,
+     * -1 = until a batch out comes back, otherwise the nanoseconds left of its spacing (caller holds the lock).
+     */
+    private long nanosUntilDispatchable() {
         int limit = maxInFlight;
-        return limit <= 0 || inFlight < limit;
+        if (limit <= 0 || inFlight == 0) {
+            return 0;
+        }
+        if (inFlight >= limit) {
+            return -1;
+        }
+        return Math.max(0, roundTripNanos / limit - (System.nanoTime() - lastDispatchNanos));
+    }
+
+    /** A batch is handed to the flusher (caller holds the lock). */
+    private void dispatched() {
+        inFlight++;
+        lastDispatchNanos = System.nanoTime();
+    }
+
+    /** A due batch held only by its spacing is looked at again when the spacing has passed (caller holds the lock). */
+    private void checkAgainWhenSpaced(Batch batch) {
+        long spacing = nanosUntilDispatchable();
+        if (spacing > 0) {
+            timer.schedule(() -> flushOnTimer(batch), spacing, TimeUnit.NANOSECONDS);
+        }
     }
 
     private void flushOnTimer(Batch batch) {
@@ -182,25 +212,34 @@ public final class MicroBatcher<R, S> {
                 return;
             }
             boolean windowClosed = System.nanoTime() - batch.openedAt >= TimeUnit.MILLISECONDS.toNanos(windowMillis);
-            if (!windowClosed && !dispatchable()) {
-                batch.due = true; // sent when one of the batches out comes back (sendDue), or when its window closes
+            if (!windowClosed && nanosUntilDispatchable() != 0) {
+                batch.due = true; // sent when one of the batches out comes back (sendDue), once spaced, or when its window closes
+                checkAgainWhenSpaced(batch);
                 return;
             }
             current = null;
-            inFlight++;
+            dispatched();
         }
         workers.execute(batch::send);
     }
 
-    /** A batch came back: the open batch goes now if its deadline passed while it waited for that. */
-    private void sendDue() {
+    /**
+     * A batch came back after {@code roundTrip} nanoseconds: the open batch goes now if its deadline passed while it
+     * waited for that (or once spaced, if another is still out).
+     */
+    private void sendDue(long roundTrip) {
         Batch due = null;
         synchronized (this) {
             inFlight--;
-            if (current != null && current.due && dispatchable()) {
-                due = current;
-                current = null;
-                inFlight++;
+            roundTripNanos = roundTripNanos == 0 ? roundTrip : roundTripNanos + (roundTrip - roundTripNanos) / 4;
+            if (current != null && current.due) {
+                if (nanosUntilDispatchable() == 0) {
+                    due = current;
+                    current = null;
+                    dispatched();
+                } else {
+                    checkAgainWhenSpaced(current);
+                }
             }
         }
         if (due != null) {
@@ -225,6 +264,7 @@ public final class MicroBatcher<R, S> {
         }
 
         void send() {
+            long began = System.nanoTime();
             try {
                 List<S> answers = flusher.apply(requests);
                 if (answers.size() != requests.size()) {
@@ -236,7 +276,7 @@ public final class MicroBatcher<R, S> {
             } catch (Throwable t) {
                 results.forEach(r -> r.completeExceptionally(t));
             } finally {
-                sendDue();
+                sendDue(System.nanoTime() - began);
             }
         }
     }

@@ -179,6 +179,36 @@ class MicroBatcherTest {
         assertThat(first.get()).isEqualTo("first");
     }
 
+    @Test
+    void withTwoOutAllowedADueBatchGoesHalfARoundTripAfterTheLastNotAtOnceNorWhenItComesBack() throws Exception {
+        // every batch takes 400 ms to come back; the first one teaches the batcher its round trip
+        List<Long> startedAt = new CopyOnWriteArrayList<>();
+        MicroBatcher<Integer, Integer> batcher = new MicroBatcher<Integer, Integer>("test", 100, Duration.ofSeconds(30), batch -> {
+            startedAt.add(System.nanoTime());
+            try {
+                Thread.sleep(400);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return batch;
+        }, timer, workers).maxInFlight(2);
+        assertThat(batcher.submit(0, 0, Duration.ofSeconds(10))).isZero();
+
+        Future<Integer> first = callers.submit(() -> batcher.submit(1, 0, Duration.ofSeconds(10)));
+        long until = System.currentTimeMillis() + 5_000;
+        while (startedAt.size() < 2 && System.currentTimeMillis() < until) {
+            Thread.sleep(1);
+        }
+        Future<Integer> second = callers.submit(() -> batcher.submit(2, 0, Duration.ofSeconds(10)));
+        assertThat(first.get()).isEqualTo(1);
+        assertThat(second.get()).isEqualTo(2);
+
+        long apart = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(startedAt.get(2) - startedAt.get(1));
+        // not back to back (a second one may be out, but only half a round trip after the first), and not after the
+        // first came back (400 ms), as with one out
+        assertThat(apart).isBetween(190L, 390L);
+    }
+
     /** A flusher that answers each request with itself, and holds the batch containing {@code held} until released. */
     private static <T> java.util.function.Function<List<T>, List<T>> holdingTheBatchWith(T held, java.util.concurrent.CountDownLatch out,
             java.util.concurrent.CountDownLatch release, List<List<T>> batches) {
