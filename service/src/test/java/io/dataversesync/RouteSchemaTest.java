@@ -24,6 +24,9 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 class RouteSchemaTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Camel 4.17.0's YAML DSL schema, compiled once for every file (compiling it took a second or two each time). */
+    private static JsonSchema schema;
+
     static Stream<Path> routeFiles() throws Exception {
         List<Path> files = ProjectFiles.routeFiles();
         assertThat(files).contains(ProjectFiles.path("routes/outbound-sync.camel.yaml"));
@@ -33,11 +36,7 @@ class RouteSchemaTest {
     @ParameterizedTest
     @MethodSource("routeFiles")
     void routeFileIsValidCamelYamlDsl(Path file) throws Exception {
-        JsonSchema schema;
-        try (InputStream in = org.apache.camel.dsl.yaml.YamlRoutesBuilderLoader.class.getClassLoader().getResourceAsStream("schema/camelYamlDsl.json")) {
-            assertThat(in).as("camel-yaml-dsl ships schema/camelYamlDsl.json").isNotNull();
-            schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
-        }
+        JsonSchema schema = schema();
         Object yaml = new Load(LoadSettings.builder().build()).loadFromString(Files.readString(file));
         JsonNode document = JSON.valueToTree(yaml);
         Set<ValidationMessage> errors = schema.validate(document);
@@ -47,5 +46,15 @@ class RouteSchemaTest {
                 assertThat(item.path("route").path("id").asText()).as("route without explicit id in %s", file).isNotBlank();
             }
         }
+    }
+
+    private static synchronized JsonSchema schema() throws Exception {
+        if (schema == null) {
+            try (InputStream in = org.apache.camel.dsl.yaml.YamlRoutesBuilderLoader.class.getClassLoader().getResourceAsStream("schema/camelYamlDsl.json")) {
+                assertThat(in).as("camel-yaml-dsl ships schema/camelYamlDsl.json").isNotNull();
+                schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
+            }
+        }
+        return schema;
     }
 }
