@@ -195,8 +195,14 @@ public final class MicroBatcher<R, S> {
     /** A due batch held only by its spacing is looked at again when the spacing has passed (caller holds the lock). */
     private void checkAgainWhenSpaced(Batch batch) {
         long spacing = nanosUntilDispatchable();
-        if (spacing > 0) {
-            timer.schedule(() -> flushOnTimer(batch), spacing, TimeUnit.NANOSECONDS);
+        if (spacing > 0 && !batch.spacingCheck) { // one check pending per batch, not one per request that joins it
+            batch.spacingCheck = true;
+            timer.schedule(() -> {
+                synchronized (this) {
+                    batch.spacingCheck = false;
+                }
+                flushOnTimer(batch);
+            }, spacing, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -253,6 +259,7 @@ public final class MicroBatcher<R, S> {
         final long openedAt;
         long deadline = Long.MAX_VALUE; // guarded by the batcher: the earliest deadline of its requests (nanoTime)
         boolean due; // guarded by the batcher: its deadline passed while maxInFlight batches were out
+        boolean spacingCheck; // guarded by the batcher: a look at it is scheduled for when its spacing has passed
 
         Batch(long openedAt) {
             this.openedAt = openedAt;
