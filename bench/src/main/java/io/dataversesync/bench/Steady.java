@@ -54,8 +54,8 @@ import org.apache.camel.main.Main;
  * "Steady"). The measured service starts with its own Dataverse budget: 90 s at these rates would spend more than the
  * spare budget of one application user, and the latency at spare budget is what this scenario asks. The measured
  * service's own first --steady-lead-in-seconds (10; 0 = none) of the same arrivals are not measured either: its start
- * (a new broker, new routes) has the JIT compile and deoptimize again for about that long (PrintCompilation: 2,900
- * compilations in the ten seconds after it, 600 of them of the broker), a cost of starting, not of running.
+ * (a new broker, new routes) has the JIT compile again for about that long (PrintCompilation: 2,900 compilations in
+ * the ten seconds after it, 600 of them of the broker), a cost of starting, not of running.
  *
  * <p>startToReadyMs and peakHeapMb are measured in this JVM (the service runs in-process here): start-to-ready is
  * from Main.start() to the first UP of /observe/health/ready; the peak heap (MemoryMXBean pools, reset after start)
@@ -83,7 +83,7 @@ final class Steady {
         int warmupSeconds = Integer.parseInt(options.getOrDefault("steady-warmup-seconds", "90"));
         int warmupArrivals = warmupSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * warmupSeconds));
         // and the measured service's own first seconds, unmeasured: its start (a new broker, new routes) makes the JIT
-        // compile and deoptimize for about ten seconds more, which a service started long ago no longer pays
+        // compile for about ten seconds more, which a service started long ago no longer pays
         int leadInSeconds = Integer.parseInt(options.getOrDefault("steady-lead-in-seconds", "10"));
         int leadInArrivals = leadInSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * leadInSeconds));
         long dataverseLatency = s.dataverseLatencyMs();
@@ -291,8 +291,8 @@ final class Steady {
 
     /**
      * A service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). Its stage probe is
-     * an event notifier from the start, in the warm-up service too: added to a running context it would change every
-     * route's event paths and set the JIT compiling again in the middle of the measurement.
+     * an event notifier from the start, in the warm-up service too: added to a running context it would turn on
+     * Camel's exchange events only then, on paths the warm-up had not run.
      */
     private record Service(Main main, long startToReadyMs, StageProbe probe) {
     }

@@ -219,7 +219,8 @@ public final class MicroBatcher<R, S> {
             }
             boolean windowClosed = System.nanoTime() - batch.openedAt >= TimeUnit.MILLISECONDS.toNanos(windowMillis);
             if (!windowClosed && nanosUntilDispatchable() != 0) {
-                batch.due = true; // sent when one of the batches out comes back (sendDue), once spaced, or when its window closes
+                // sent when one of the batches out comes back (sendDue), once spaced, or when its window closes
+                batch.due = true;
                 checkAgainWhenSpaced(batch);
                 return;
             }
