@@ -11,34 +11,57 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Free ports for the servers a test or the benchmark starts (the service's HTTP server, emulators, brokers), picked
- * below the kernel's ephemeral range.
+ * outside the kernel's ephemeral range where the system leaves room for that, and never the same port twice in one JVM.
  *
  * <p>Why not {@code new ServerSocket(0)}: that answers a port of the ephemeral range, the range the kernel also gives
  * every outgoing connection on the machine. Between the pick and the server's bind, any client socket (the test's
  * own, or another process's on a shared host) may take that port, and the bind fails. A clean-clone run showed
- * it: RetryPolicyTest's HTTP port was held through the whole class. Below the range only a listener can hold a port,
- * and the pick checks for that; ports already given out in this JVM are never given twice.
+ * it: RetryPolicyTest's HTTP port was held through the whole class. Outside the range only a listener can hold a
+ * port, and the pick checks for that. It also answers the same port again once the socket that asked is closed, which
+ * is why even a system whose ephemeral range covers every port (a CI machine had that: "port given twice") gets a
+ * random pick here, checked against the ports already given.
  */
 public final class FreePorts {
-    private static final int LOWEST = 10_000;
+    static final int LOWEST = 10_000;
+    private static final int HIGHEST = 65_535;
+    private static final int ENOUGH_ROOM = 1_000;
     private static final Set<Integer> GIVEN = ConcurrentHashMap.newKeySet();
 
     private FreePorts() {
     }
 
-    /** A port no listener holds now, outside the ephemeral range where the system has one below it. */
+    /** A port no listener holds now, outside this system's ephemeral range where it leaves room for that. */
     public static int free() {
-        int ceiling = ephemeralRangeStart();
-        if (ceiling - LOWEST < 1_000) {
-            return anyFreePort(); // no room below the range on this system: the kernel's pick is the best there is
-        }
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(LOWEST, ceiling);
+        int[] range = ephemeralRange();
+        return free(range[0], range[1]);
+    }
+
+    /** A free port for a system whose ephemeral range is {@code rangeStart..rangeEnd}. */
+    static int free(int rangeStart, int rangeEnd) {
+        int[] window = window(rangeStart, rangeEnd);
+        for (int attempt = 0; attempt < 500; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(window[0], window[1] + 1);
             if (!GIVEN.contains(port) && bindable(port) && GIVEN.add(port)) {
                 return port;
             }
         }
-        throw new IllegalStateException("no free port found between " + LOWEST + " and " + ceiling);
+        throw new IllegalStateException("no free port found between " + window[0] + " and " + window[1]);
+    }
+
+    /**
+     * The ports to pick from: the larger of the room below the ephemeral range (from 10,000) and above it, if it has
+     * at least 1,000 ports; otherwise all ports from 10,000 up (the range covers them, so no window avoids it).
+     */
+    static int[] window(int rangeStart, int rangeEnd) {
+        int below = rangeStart - LOWEST;
+        int above = HIGHEST - Math.max(rangeEnd, LOWEST - 1);
+        if (below >= ENOUGH_ROOM && below >= above) {
+            return new int[] {LOWEST, rangeStart - 1};
+        }
+        if (above >= ENOUGH_ROOM) {
+            return new int[] {Math.max(rangeEnd + 1, LOWEST), HIGHEST};
+        }
+        return new int[] {LOWEST, HIGHEST};
     }
 
     static boolean bindable(int port) {
@@ -51,21 +74,13 @@ public final class FreePorts {
         }
     }
 
-    /** The first port of the ephemeral range (Linux); 32768, the usual one, where the file cannot be read. */
-    static int ephemeralRangeStart() {
+    /** The ephemeral range (Linux); 32768-60999, the usual one, where the file cannot be read. */
+    static int[] ephemeralRange() {
         try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-            return Integer.parseInt(range.split("\\s+")[0]);
+            String[] range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            return new int[] {Integer.parseInt(range[0]), Integer.parseInt(range[1])};
         } catch (IOException | RuntimeException e) {
-            return 32_768;
-        }
-    }
-
-    private static int anyFreePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+            return new int[] {32_768, 60_999};
         }
     }
 }
