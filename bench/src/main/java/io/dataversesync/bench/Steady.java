@@ -48,14 +48,15 @@ import org.apache.camel.main.Main;
  * waiting in the broker, for a coalescing window (sync.coalesce.window-ms) and for a write-back batch window
  * (sync.writeback.batch.window-ms): those waits are the service's choice, not a remote system's.
  *
- * <p>Before the measured arrivals, the same arrivals run for --steady-warmup-seconds (90; 0 = none) on a service of
- * their own in this JVM, stopped before the measured one starts, and are not measured: a service runs for days, and
- * on two cores the JIT compiler otherwise takes most of a core through the first minute and a half (README,
- * "Steady"). The measured service starts with its own Dataverse budget: 90 s at these rates would spend more than the
- * spare budget of one application user, and the latency at spare budget is what this scenario asks. The measured
- * service's own first --steady-lead-in-seconds (10; 0 = none) of the same arrivals are not measured either: its start
- * (a new broker, new routes) has the JIT compile again for about that long (PrintCompilation: 2,900 compilations in
- * the ten seconds after it, 600 of them of the broker), a cost of starting, not of running.
+ * <p>Before the measured arrivals, the same arrivals run for --steady-warmup-seconds (150; 0 = none) on the same
+ * service, unmeasured: a service runs for days, and on two cores the JIT compiler otherwise takes most of a core
+ * through the first two minutes of the JVM (README, "Steady"). The warm-up runs on the measured service itself, not on
+ * one of its own: the start of a second service in the same JVM (a new broker, new routes) sent the JIT compiling
+ * again for a minute (PrintCompilation: 2,900 compilations in the ten seconds after it; measured 10 to 30 s after
+ * it, the compiler took 5.7 of 10.2 ms of CPU per change, 0.8 when measured 60 s after it). So that the warm-up
+ * leaves the measured arrivals the spare budget the scenario asks for, the service has --steady-users application
+ * users (default: enough to sustain the arrivals at 0.5 requests per change for good, one user allowing 6,000 requests
+ * per 5 minutes at the gate's 90 %), as a deployment at that rate needs anyway; the emulator does not limit.
  *
  * <p>startToReadyMs and peakHeapMb are measured in this JVM (the service runs in-process here): start-to-ready is
  * from Main.start() to the first UP of /observe/health/ready; the peak heap (MemoryMXBean pools, reset after start)
@@ -63,6 +64,9 @@ import org.apache.camel.main.Main;
  */
 final class Steady {
     private static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    /** What one application user may send for good: 6,000 requests per 300 s at the gate's headroom of 90 %. */
+    private static final double USER_REQUESTS_PER_SECOND = 6000 / 300.0 * 0.9;
 
     private Steady() {
     }
@@ -77,45 +81,35 @@ final class Steady {
         double rate = burstChangesPerSecond * share;
         int seconds = Integer.parseInt(options.getOrDefault("steady-seconds", "20"));
         int arrivals = Math.max(1, (int) Math.round(rate * seconds));
-        // the same arrivals first, unmeasured, on a service of its own in this JVM: the measured one then runs on
-        // warm compiled code (README, "Steady": on two cores the JIT compiler takes most of a core through the
-        // first minute) but with its own Dataverse budget, as a service that has run for days at spare budget would
-        int warmupSeconds = Integer.parseInt(options.getOrDefault("steady-warmup-seconds", "90"));
+        // the same arrivals first, unmeasured, on the same service: the measured arrivals then run on warm compiled
+        // code, as on a service that has run for days (README, "Steady": on two cores the JIT compiler takes most of a
+        // core through the first two minutes)
+        int warmupSeconds = Integer.parseInt(options.getOrDefault("steady-warmup-seconds", "150"));
         int warmupArrivals = warmupSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * warmupSeconds));
-        // and the measured service's own first seconds, unmeasured: its start (a new broker, new routes) makes the JIT
-        // compile for about ten seconds more, which a service started long ago no longer pays
-        int leadInSeconds = Integer.parseInt(options.getOrDefault("steady-lead-in-seconds", "10"));
-        int leadInArrivals = leadInSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * leadInSeconds));
+        // enough application users that the warm-up leaves the measured arrivals spare budget: what sustains the
+        // arrivals for good at 0.5 requests per change (the steady figures measured 0.34-0.6)
+        int users = Integer.parseInt(options.getOrDefault("steady-users",
+                String.valueOf(Math.max(1, (int) Math.ceil(rate * 0.5 / USER_REQUESTS_PER_SECOND)))));
+        if (users < 1) {
+            throw new IllegalArgumentException("--steady-users must be at least 1");
+        }
         long dataverseLatency = s.dataverseLatencyMs();
         long targetLatency = s.targetLatencyMs();
 
-        long startToReady = -1;
-        if (warmupArrivals > 0) {
-            Service warm = startService(s, brokerDir.resolve("warm-up"), runIndex, "vm://" + (500 + runIndex));
-            startToReady = warm.startToReadyMs();
-            try {
-                warmUp(warm.main().getCamelContext(), warmupArrivals, rate, dataverseLatency, targetLatency);
-            } finally {
-                warm.main().stop();
-            }
-            SENDERS_CPU_NANOS.set(0);
-        }
-
-        Service measured = startService(s, brokerDir, runIndex, null);
+        Service measured = startService(s, brokerDir, runIndex, users);
         Main main = measured.main();
         try {
-            if (startToReady < 0) {
-                startToReady = measured.startToReadyMs(); // the first start of this scenario is the one reported
-            }
+            long startToReady = measured.startToReadyMs();
             CamelContext context = main.getCamelContext();
-            if (leadInArrivals > 0) {
-                warmUp(context, leadInArrivals, rate, dataverseLatency, targetLatency);
+            if (warmupArrivals > 0) {
+                warmUp(context, warmupArrivals, rate, dataverseLatency, targetLatency);
+                SENDERS_CPU_NANOS.set(0);
             }
             LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
             EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
             SyncMetrics metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
             StageProbe probe = measured.probe();
-            probe.clear(); // the lead-in's rows
+            probe.clear(); // the warm-up's rows
             DataverseEmulator dataverse = local.dataverse();
             TargetEmulator target = local.target();
             // every request of the run is kept: each change's calls are found in them
@@ -125,7 +119,7 @@ final class Steady {
             dataverse.faults().latency(Duration.ofMillis(dataverseLatency));
             target.faults().latency(Duration.ofMillis(targetLatency));
             dataverse.clearRequests();
-            dataverse.resetCounters(); // the lead-in's requests are not the measured changes' (the limits' windows stay)
+            dataverse.resetCounters(); // the warm-up's requests are not the measured changes' (the limits' windows stay)
             target.clearRequests();
             SyncBenchmark.resetPeakHeap();
             List<String> queues = SyncBenchmark.pipelineQueues(context);
@@ -188,6 +182,7 @@ final class Steady {
             List<Long> latencies = new ArrayList<>();
             List<Long> overheads = new ArrayList<>();
             List<Long> beforeRead = new ArrayList<>();
+            List<Long> toTarget = new ArrayList<>();
             List<Long> readToTarget = new ArrayList<>();
             List<Long> targetToWriteBack = new ArrayList<>();
             List<Long> readToPublished = new ArrayList<>();
@@ -204,6 +199,7 @@ final class Steady {
                     if (readEnd[i] > 0 && targetEnd[i] > 0) {
                         beforeRead.add(readEnd[i] - dataverseLatency - announcedAt[i]);
                         readToTarget.add(targetEnd[i] - targetLatency - readEnd[i]);
+                        toTarget.add(targetEnd[i] - targetLatency - dataverseLatency - announcedAt[i]);
                         targetToWriteBack.add(end[i] - dataverseLatency - targetEnd[i]);
                         StageProbe.Times t = probe.times(ids.get(i));
                         if (t != null) {
@@ -231,7 +227,7 @@ final class Steady {
             out.put("arrivalsShareOfBurst", share);
             out.put("arrivalsPerSecond", round(rate));
             out.put("warmupSeconds", Math.max(0, warmupSeconds));
-            out.put("leadInSeconds", Math.max(0, leadInSeconds));
+            out.put("users", users);
             out.put("changes", arrivals);
             out.put("distinctRows", arrivals);
             out.put("consumers", s.consumers());
@@ -243,6 +239,9 @@ final class Steady {
             out.put("p99LatencyMs", percentile(latencies, 0.99));
             out.put("p50OverheadMs", percentile(overheads, 0.50));
             out.put("p99OverheadMs", percentile(overheads, 0.99));
+            // the overhead until the target had the change (first attempts: announcement to the target call sent, minus
+            // the read's latency), without the write-back; p50 / p99. The goal's figures above include the write-back.
+            out.putArray("toTargetOverheadMs").add(percentile(toTarget, 0.50)).add(percentile(toTarget, 0.99));
             // the overhead by stage (first attempts): announcement to the read sent, read answered to the target
             // call sent, target answered to the write-back sent; diagnostic, each p50 / p99
             ObjectNode stages = out.putObject("overheadByStageMs");
@@ -290,19 +289,15 @@ final class Steady {
     }
 
     /**
-     * A service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). Its stage probe is
-     * an event notifier from the start, in the warm-up service too: added to a running context it would turn on
-     * Camel's exchange events only then, on paths the warm-up had not run.
+     * The service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). Its stage probe is
+     * an event notifier from the start: added after the warm-up, it would turn on Camel's exchange events only then,
+     * on paths the warm-up had not run.
      */
     private record Service(Main main, long startToReadyMs, StageProbe probe) {
     }
 
-    /** @param brokerUrl the embedded broker's in-VM URL, or null for the run's own */
-    private static Service startService(SyncBenchmark.Scenario s, Path brokerDir, int runIndex, String brokerUrl) throws Exception {
-        Map<String, String> p = SyncBenchmark.properties(s, true, s.consumers(), brokerDir, runIndex);
-        if (brokerUrl != null) {
-            p.put("sync.local.broker.url", brokerUrl);
-        }
+    private static Service startService(SyncBenchmark.Scenario s, Path brokerDir, int runIndex, int users) throws Exception {
+        Map<String, String> p = SyncBenchmark.properties(s.withUsers(users), true, s.consumers(), brokerDir, runIndex);
         SyncBenchmark.OVERRIDES.forEach(p::put);
         Main main = new Main(io.dataversesync.Main.class);
         p.forEach(main::addOverrideProperty);
