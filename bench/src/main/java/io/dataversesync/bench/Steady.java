@@ -179,6 +179,11 @@ final class Steady {
                     }
                 }
             }
+            // --steady-changes-csv=<file>: one line per measured change, to see whether the tail is spread or comes in
+            // episodes (a collector's pause, a long compilation): the stages of each change by its announcement time
+            Path changesCsv = options.containsKey("steady-changes-csv") ? Path.of(options.get("steady-changes-csv")) : null;
+            List<String> csv = new ArrayList<>();
+            csv.add("announcedAtEpochMs,overheadMs,beforeReadMs,readToTargetMs,targetToWriteBackMs,remoteMs");
             List<Long> latencies = new ArrayList<>();
             List<Long> overheads = new ArrayList<>();
             List<Long> beforeRead = new ArrayList<>();
@@ -196,6 +201,10 @@ final class Steady {
                 if (end[i] > 0) {
                     latencies.add(end[i] - announcedAt[i]);
                     overheads.add(end[i] - announcedAt[i] - remote[i]);
+                    if (changesCsv != null && readEnd[i] > 0 && targetEnd[i] > 0) {
+                        csv.add(announcedAt[i] + "," + (end[i] - announcedAt[i] - remote[i]) + "," + (readEnd[i] - dataverseLatency - announcedAt[i])
+                                + "," + (targetEnd[i] - targetLatency - readEnd[i]) + "," + (end[i] - dataverseLatency - targetEnd[i]) + "," + remote[i]);
+                    }
                     if (readEnd[i] > 0 && targetEnd[i] > 0) {
                         beforeRead.add(readEnd[i] - dataverseLatency - announcedAt[i]);
                         readToTarget.add(targetEnd[i] - targetLatency - readEnd[i]);
@@ -219,6 +228,9 @@ final class Steady {
                         }
                     }
                 }
+            }
+            if (changesCsv != null) {
+                java.nio.file.Files.write(changesCsv, csv);
             }
             ObjectNode out = JSON.createObjectNode();
             out.put("scenario", "steady");
