@@ -48,7 +48,7 @@ import org.apache.camel.main.Main;
  * waiting in the broker, for a coalescing window (sync.coalesce.window-ms) and for a write-back batch window
  * (sync.writeback.batch.window-ms): those waits are the service's choice, not a remote system's.
  *
- * <p>Before the measured arrivals, the same arrivals run for --steady-warmup-seconds (150; 0 = none) on the same
+ * <p>Before the measured arrivals, the same arrivals run for --steady-warmup-seconds (240; 0 = none) on the same
  * service, unmeasured: a service runs for days, and on two cores the JIT compiler otherwise takes most of a core
  * through the first two minutes of the JVM (README, "Steady"). The warm-up runs on the measured service itself, not on
  * one of its own: the start of a second service in the same JVM (a new broker, new routes) sent the JIT compiling
@@ -84,7 +84,7 @@ final class Steady {
         // the same arrivals first, unmeasured, on the same service: the measured arrivals then run on warm compiled
         // code, as on a service that has run for days (README, "Steady": on two cores the JIT compiler takes most of a
         // core through the first two minutes)
-        int warmupSeconds = Integer.parseInt(options.getOrDefault("steady-warmup-seconds", "150"));
+        int warmupSeconds = Integer.parseInt(options.getOrDefault("steady-warmup-seconds", "240"));
         int warmupArrivals = warmupSeconds <= 0 ? 0 : Math.max(1, (int) Math.round(rate * warmupSeconds));
         // enough application users that the warm-up leaves the measured arrivals spare budget: what sustains the
         // arrivals for good at 0.5 requests per change (the steady figures measured 0.34-0.6)

@@ -56,7 +56,7 @@ import org.apache.logging.log4j.core.config.Configurator;
  *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=8000]
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=40] [--cost-request-ms=5] [--users=1,2,4]
  *        [--users-cost-write-ms=60] [--users-changes-per-user=4000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
- *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-warmup-seconds=150] [--steady-users=<n>] [--steady-changes-csv=<file>] [--steady-share=0.5] [--steady-burst=<changes/s>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
+ *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-warmup-seconds=240] [--steady-users=<n>] [--steady-changes-csv=<file>] [--steady-share=0.5] [--steady-burst=<changes/s>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
     static final ObjectMapper JSON = new ObjectMapper();
