@@ -53,7 +53,7 @@ import org.apache.camel.main.Main;
  * through the first two minutes of the JVM (README, "Steady"). The warm-up runs on the measured service itself, not on
  * one of its own: the start of a second service in the same JVM (a new broker, new routes) sent the JIT compiling
  * again for a minute (PrintCompilation: 2,900 compilations in the ten seconds after it; measured 10 to 30 s after
- * it, the compiler took 5.7 of 10.2 ms of CPU per change, 0.8 when measured 60 s after it). So that the warm-up
+ * it, the compiler took 3.4-3.8 of 8.3-8.5 ms of CPU per change, 0.8 when measured 60 s after it). So that the warm-up
  * leaves the measured arrivals the spare budget the scenario asks for, the service has --steady-users application
  * users (default: enough to sustain the arrivals at 0.5 requests per change for good, one user allowing 6,000 requests
  * per 5 minutes at the gate's 90 %), as a deployment at that rate needs anyway; the emulator does not limit.
