@@ -65,8 +65,8 @@ import org.apache.camel.main.Main;
 final class Steady {
     private static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
-    /** What one application user may send for good: 6,000 requests per 300 s at the gate's headroom of 90 %. */
-    private static final double USER_REQUESTS_PER_SECOND = 6000 / 300.0 * 0.9;
+    /** What one application user may send for good: Microsoft's limit at the gate's headroom (dataverse.limits.headroom). */
+    private static final double USER_REQUESTS_PER_SECOND = SyncBenchmark.REQUESTS_PER_SECOND * 0.9;
 
     private Steady() {
     }
@@ -201,15 +201,17 @@ final class Steady {
                 if (end[i] > 0) {
                     latencies.add(end[i] - announcedAt[i]);
                     overheads.add(end[i] - announcedAt[i] - remote[i]);
-                    if (changesCsv != null && readEnd[i] > 0 && targetEnd[i] > 0) {
-                        csv.add(announcedAt[i] + "," + (end[i] - announcedAt[i] - remote[i]) + "," + (readEnd[i] - dataverseLatency - announcedAt[i])
-                                + "," + (targetEnd[i] - targetLatency - readEnd[i]) + "," + (end[i] - dataverseLatency - targetEnd[i]) + "," + remote[i]);
-                    }
                     if (readEnd[i] > 0 && targetEnd[i] > 0) {
-                        beforeRead.add(readEnd[i] - dataverseLatency - announcedAt[i]);
-                        readToTarget.add(targetEnd[i] - targetLatency - readEnd[i]);
-                        toTarget.add(targetEnd[i] - targetLatency - dataverseLatency - announcedAt[i]);
-                        targetToWriteBack.add(end[i] - dataverseLatency - targetEnd[i]);
+                        long before = readEnd[i] - dataverseLatency - announcedAt[i];
+                        long middle = targetEnd[i] - targetLatency - readEnd[i];
+                        long after = end[i] - dataverseLatency - targetEnd[i];
+                        beforeRead.add(before);
+                        readToTarget.add(middle);
+                        toTarget.add(before + middle);
+                        targetToWriteBack.add(after);
+                        if (changesCsv != null) {
+                            csv.add(announcedAt[i] + "," + overheads.get(overheads.size() - 1) + "," + before + "," + middle + "," + after + "," + remote[i]);
+                        }
                         StageProbe.Times t = probe.times(ids.get(i));
                         if (t != null) {
                             readToPublished.add(t.published() - readEnd[i]);

@@ -22,7 +22,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * random pick here, checked against the ports already given.
  */
 public final class FreePorts {
-    static final int LOWEST = 10_000;
+    private static final int LOWEST = 10_000;
     private static final int HIGHEST = 65_535;
     private static final int ENOUGH_ROOM = 1_000;
     private static final Set<Integer> GIVEN = ConcurrentHashMap.newKeySet();
