@@ -4,10 +4,6 @@ import static io.dataversesync.bench.SyncBenchmark.JSON;
 import static io.dataversesync.bench.SyncBenchmark.OUTBOUND;
 import static io.dataversesync.bench.SyncBenchmark.round;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,19 +19,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dataversesync.broker.EmbeddedBroker;
 import io.dataversesync.emulator.DataverseEmulator;
 import io.dataversesync.emulator.RecordedRequest;
 import io.dataversesync.emulator.TargetEmulator;
-import io.dataversesync.emulator.local.LocalEnvironment;
-import io.dataversesync.sync.SyncMetrics;
-import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.JMSContext;
 import jakarta.jms.Queue;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
-import org.apache.camel.CamelContext;
-import org.apache.camel.main.Main;
 
 /**
  * The steady scenario: latency at half load. Open-loop arrivals (each change made in Dataverse and announced at its
@@ -58,9 +48,14 @@ import org.apache.camel.main.Main;
  * users (default: enough to sustain the arrivals at 0.5 requests per change for good, one user allowing 6,000 requests
  * per 5 minutes at the gate's 90 %), as a deployment at that rate needs anyway; the emulator does not limit.
  *
- * <p>startToReadyMs and peakHeapMb are measured in this JVM (the service runs in-process here): start-to-ready is
- * from Main.start() to the first UP of /observe/health/ready; the peak heap (MemoryMXBean pools, reset after start)
- * includes the emulators and the benchmark's own load generator, so it is an upper bound for the service alone.
+ * <p>The service runs as deployed (--steady-service=own-process, the default): the production jar in a JVM of its own,
+ * the emulators and the load generator in this one ({@link MeasuredService}). Its heap, collector and JIT compiler then
+ * serve the service alone: in this JVM they also served the emulators (which keep every request of the run for the
+ * figures) and the load generator, and the stage probe's event notifier ran inside its routes. startToReadyMs is from
+ * the process's start to the first UP of /observe/health/ready, peakHeapMb the service's heap before each collection of
+ * the measured phase (its GC log), cpuMsPerChange the service's process. --steady-service=in-jvm runs it in this JVM
+ * with the stage probe (the readToTargetMs, beforeReadMs and targetToWriteBackMs parts, CPU by queue's consumers); its
+ * figures are then the whole JVM's.
  */
 final class Steady {
     private static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
@@ -96,22 +91,21 @@ final class Steady {
         long dataverseLatency = s.dataverseLatencyMs();
         long targetLatency = s.targetLatencyMs();
 
-        Service measured = startService(s, brokerDir, runIndex, users);
-        Main main = measured.main();
-        try {
-            long startToReady = measured.startToReadyMs();
-            CamelContext context = main.getCamelContext();
+        String mode = options.getOrDefault("steady-service", "own-process");
+        Map<String, String> properties = SyncBenchmark.properties(s.withUsers(users), true, s.consumers(), brokerDir, runIndex);
+        SyncBenchmark.OVERRIDES.forEach(properties::put);
+        try (MeasuredService service = MeasuredService.start(mode, properties, brokerDir.resolveSibling(brokerDir.getFileName() + "-service"), options)) {
+            long startToReady = service.startToReadyMs();
             if (warmupArrivals > 0) {
-                warmUp(context, warmupArrivals, rate, dataverseLatency, targetLatency);
+                warmUp(service, warmupArrivals, rate, dataverseLatency, targetLatency);
                 SENDERS_CPU_NANOS.set(0);
             }
-            LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
-            EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
-            SyncMetrics metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
-            StageProbe probe = measured.probe();
-            probe.clear(); // the warm-up's rows
-            DataverseEmulator dataverse = local.dataverse();
-            TargetEmulator target = local.target();
+            StageProbe probe = service.probe();
+            if (probe != null) {
+                probe.clear(); // the warm-up's rows
+            }
+            DataverseEmulator dataverse = service.dataverse();
+            TargetEmulator target = service.target();
             // every request of the run is kept: each change's calls are found in them
             dataverse.recordingLimit(arrivals * 4 + 10_000);
             target.recordingLimit(arrivals * 4 + 10_000);
@@ -121,28 +115,21 @@ final class Steady {
             dataverse.clearRequests();
             dataverse.resetCounters(); // the warm-up's requests are not the measured changes' (the limits' windows stay)
             target.clearRequests();
-            SyncBenchmark.resetPeakHeap();
-            List<String> queues = SyncBenchmark.pipelineQueues(context);
-            List<String> deadLetterQueues = SyncBenchmark.deadLetterQueues(context, queues);
+            List<String> queues = service.pipelineQueues();
+            List<String> deadLetterQueues = service.deadLetterQueues();
 
             long[] announcedAt = new long[arrivals];
-            long cpuBefore = SyncBenchmark.processCpuNanos();
             long wallBefore = System.nanoTime();
             long pressureBefore = cpuPressureMicros();
-            Map<Long, long[]> threadsBefore = threadCpu();
-            long jitBefore = java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
-            long gcBefore = gcMillis();
-            long lateMs = sendOpenLoop(broker.url(), dataverse, ids, rate, announcedAt);
-            long doneAt = SyncBenchmark.awaitComplete(broker, queues, deadLetterQueues,
+            service.beginMeasurement();
+            long lateMs = sendOpenLoop(service.brokerUrl(), dataverse, ids, rate, announcedAt);
+            long doneAt = SyncBenchmark.awaitComplete(service.queues(), queues, deadLetterQueues,
                     () -> allWrittenBack(dataverse, target, ids), Duration.ofMinutes(10));
             boolean verified = doneAt >= 0;
-            long cpuNanos = SyncBenchmark.processCpuNanos() - cpuBefore;
             long wallMicros = (System.nanoTime() - wallBefore) / 1000;
             long pressureAfter = cpuPressureMicros();
-            Map<String, Double> cpuByThreads = cpuByThreadGroup(threadsBefore, threadCpu(), arrivals);
-            cpuByThreads.put("jit-compiler", (double) (java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jitBefore) / arrivals);
-            cpuByThreads.put("gc-pauses", (double) (gcMillis() - gcBefore) / arrivals);
-            cpuByThreads.merge("load-generator", SENDERS_CPU_NANOS.getAndSet(0) / 1e6 / arrivals, Double::sum);
+            ObjectNode cost = JSON.createObjectNode();
+            service.endMeasurement(cost, arrivals, wallMicros, SENDERS_CPU_NANOS.getAndSet(0));
 
             // each change's end and remote waits, from what the emulators recorded
             Map<String, Integer> index = new HashMap<>();
@@ -212,18 +199,18 @@ final class Steady {
                         if (changesCsv != null) {
                             csv.add(announcedAt[i] + "," + overheads.get(overheads.size() - 1) + "," + before + "," + middle + "," + after + "," + remote[i]);
                         }
-                        StageProbe.Times t = probe.times(ids.get(i));
+                        StageProbe.Times t = probe == null ? null : probe.times(ids.get(i));
                         if (t != null) {
                             readToPublished.add(t.published() - readEnd[i]);
                             publishedToTaken.add(t.taken() - t.published());
                             takenToCall.add(t.called() - t.taken());
                         }
-                        Long outbound = probe.outboundTaken(ids.get(i));
+                        Long outbound = probe == null ? null : probe.outboundTaken(ids.get(i));
                         if (outbound != null) {
                             announcedToTaken.add(outbound - announcedAt[i]);
                             takenToRead.add(readEnd[i] - dataverseLatency - outbound);
                         }
-                        Long ack = probe.ackTaken(ids.get(i));
+                        Long ack = probe == null ? null : probe.ackTaken(ids.get(i));
                         if (ack != null) {
                             answeredToAckTaken.add(ack - targetEnd[i]);
                             ackTakenToWriteBack.add(end[i] - dataverseLatency - ack);
@@ -237,6 +224,7 @@ final class Steady {
             ObjectNode out = JSON.createObjectNode();
             out.put("scenario", "steady");
             out.put("mode", "batched");
+            out.put("service", service.mode());
             out.put("burstChangesPerSecond", round(burstChangesPerSecond));
             out.put("arrivalsShareOfBurst", share);
             out.put("arrivalsPerSecond", round(rate));
@@ -262,148 +250,54 @@ final class Steady {
             stages.putArray("beforeRead").add(percentile(beforeRead, 0.50)).add(percentile(beforeRead, 0.99));
             stages.putArray("readToTarget").add(percentile(readToTarget, 0.50)).add(percentile(readToTarget, 0.99));
             stages.putArray("targetToWriteBack").add(percentile(targetToWriteBack, 0.50)).add(percentile(targetToWriteBack, 0.99));
-            // read to target, in parts (Camel's events, StageProbe): read answered to the change sent on the topic, sent to
-            // taken by the target's consumer (commit and delivery), taken to the call sent (mapping, breaker, bulkhead)
-            ObjectNode parts = out.putObject("readToTargetMs");
-            parts.putArray("readToPublished").add(percentile(readToPublished, 0.50)).add(percentile(readToPublished, 0.99));
-            parts.putArray("publishedToTaken").add(percentile(publishedToTaken, 0.50)).add(percentile(publishedToTaken, 0.99));
-            parts.putArray("takenToCall").add(percentile(takenToCall, 0.50)).add(percentile(takenToCall, 0.99));
-            // before the read, in parts: announced to taken by the outbound consumer (the sender's commit, delivery),
-            // taken to the read sent (validation, the read's batch: its age share and the group commit)
-            ObjectNode before = out.putObject("beforeReadMs");
-            before.putArray("announcedToTaken").add(percentile(announcedToTaken, 0.50)).add(percentile(announcedToTaken, 0.99));
-            before.putArray("takenToReadSent").add(percentile(takenToRead, 0.50)).add(percentile(takenToRead, 0.99));
-            // target to write-back, in parts: target answered to the acknowledgement taken by the ack consumer (the
-            // rest of the target's route, its commit, delivery), taken to the write-back sent (its batch)
-            ObjectNode after = out.putObject("targetToWriteBackMs");
-            after.putArray("answeredToAckTaken").add(percentile(answeredToAckTaken, 0.50)).add(percentile(answeredToAckTaken, 0.99));
-            after.putArray("ackTakenToWriteBackSent").add(percentile(ackTakenToWriteBack, 0.50)).add(percentile(ackTakenToWriteBack, 0.99));
-            for (ValueAtPercentile v : metrics.endToEndTimer().takeSnapshot().percentileValues()) {
-                out.put("serviceTimerP" + Math.round(v.percentile() * 100) + "LatencyMs", round(v.value(TimeUnit.MILLISECONDS)));
+            if (probe != null) { // the parts of each stage: Camel's events, seen in the benchmark's JVM only
+                // read to target, in parts (Camel's events, StageProbe): read answered to the change sent on the topic, sent to
+                // taken by the target's consumer (commit and delivery), taken to the call sent (mapping, breaker, bulkhead)
+                ObjectNode parts = out.putObject("readToTargetMs");
+                parts.putArray("readToPublished").add(percentile(readToPublished, 0.50)).add(percentile(readToPublished, 0.99));
+                parts.putArray("publishedToTaken").add(percentile(publishedToTaken, 0.50)).add(percentile(publishedToTaken, 0.99));
+                parts.putArray("takenToCall").add(percentile(takenToCall, 0.50)).add(percentile(takenToCall, 0.99));
+                // before the read, in parts: announced to taken by the outbound consumer (the sender's commit, delivery),
+                // taken to the read sent (validation, the read's batch: its age share and the group commit)
+                ObjectNode before = out.putObject("beforeReadMs");
+                before.putArray("announcedToTaken").add(percentile(announcedToTaken, 0.50)).add(percentile(announcedToTaken, 0.99));
+                before.putArray("takenToReadSent").add(percentile(takenToRead, 0.50)).add(percentile(takenToRead, 0.99));
+                // target to write-back, in parts: target answered to the acknowledgement taken by the ack consumer (the
+                // rest of the target's route, its commit, delivery), taken to the write-back sent (its batch)
+                ObjectNode after = out.putObject("targetToWriteBackMs");
+                after.putArray("answeredToAckTaken").add(percentile(answeredToAckTaken, 0.50)).add(percentile(answeredToAckTaken, 0.99));
+                after.putArray("ackTakenToWriteBackSent").add(percentile(ackTakenToWriteBack, 0.50)).add(percentile(ackTakenToWriteBack, 0.99));
             }
             out.put("dataverseRequestsPerChange", SyncBenchmark.round4((double) dataverse.requestCount() / arrivals));
-            // what a change cost this JVM (service, emulators and load generator) from the first send to the last
-            // write-back, and how contended the host's CPU was meanwhile: the share of that time in which some task
-            // on the machine waited for a CPU (Linux pressure stall information, /proc/pressure/cpu "some"; -1 where
-            // the kernel has none). Latency figures taken at a high share measure the host as much as the service.
-            out.put("cpuMsPerChange", round(cpuNanos / 1e6 / arrivals));
-            out.put("processCpuShare", SyncBenchmark.round4(cpuNanos / 1e3 / wallMicros / Runtime.getRuntime().availableProcessors()));
-            ObjectNode byThreads = out.putObject("cpuMsPerChangeByThreads");
-            cpuByThreads.forEach((group, ms) -> byThreads.put(group, round(ms)));
+            // what a change cost the service (own-process; in-jvm: the whole JVM, emulators and load generator too) from
+            // the first send to the last write-back, and how contended the host's CPU was meanwhile: the share of that
+            // time in which some task on the machine waited for a CPU (Linux pressure stall information,
+            // /proc/pressure/cpu "some"; -1 where the kernel has none). Latency figures taken at a high share measure
+            // the host as much as the service.
+            out.setAll(cost);
             out.put("hostCpuWaitShare", pressureBefore < 0 || pressureAfter < 0 ? -1 : SyncBenchmark.round4((double) (pressureAfter - pressureBefore) / wallMicros));
-            out.put("deadLettered", deadLetterQueues.stream().mapToLong(broker::messageCount).sum());
+            out.put("deadLettered", deadLetterQueues.stream().mapToLong(service.queues()::messages).sum());
             out.put("startToReadyMs", startToReady);
-            out.put("peakHeapMb", round(SyncBenchmark.peakHeapBytes() / 1048576.0));
-            out.put("peakHeapMeasured", "in-process: service, emulators and load generator together (an upper bound)");
             out.put("verified", verified && latencies.size() == arrivals);
             return out;
-        } finally {
-            main.stop();
-        }
-    }
-
-    /**
-     * The service of this scenario in this JVM, started and ready; start-to-ready from Main.start(). Its stage probe is
-     * an event notifier from the start: added after the warm-up, it would turn on Camel's exchange events only then,
-     * on paths the warm-up had not run.
-     */
-    private record Service(Main main, long startToReadyMs, StageProbe probe) {
-    }
-
-    private static Service startService(SyncBenchmark.Scenario s, Path brokerDir, int runIndex, int users) throws Exception {
-        Map<String, String> p = SyncBenchmark.properties(s.withUsers(users), true, s.consumers(), brokerDir, runIndex);
-        SyncBenchmark.OVERRIDES.forEach(p::put);
-        Main main = new Main(io.dataversesync.Main.class);
-        p.forEach(main::addOverrideProperty);
-        StageProbe probe = new StageProbe("target-customers");
-        main.bind("benchStageProbe", probe); // Camel Main adds the registry's event notifiers before it starts
-        long begun = System.nanoTime();
-        main.start();
-        try {
-            return new Service(main, awaitReady(Integer.parseInt(p.get("sync.http.port")), begun), probe);
-        } catch (Exception | Error e) {
-            main.stop();
-            throw e;
         }
     }
 
     /** The warm-up's arrivals, as the measured ones, to the end of their write-backs; nothing of it is measured. */
-    private static void warmUp(CamelContext context, int arrivals, double rate, long dataverseLatency, long targetLatency)
+    private static void warmUp(MeasuredService service, int arrivals, double rate, long dataverseLatency, long targetLatency)
             throws Exception {
-        LocalEnvironment local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
-        EmbeddedBroker broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
-        DataverseEmulator dataverse = local.dataverse();
-        TargetEmulator target = local.target();
+        DataverseEmulator dataverse = service.dataverse();
+        TargetEmulator target = service.target();
         dataverse.recordingLimit(10_000);
         target.recordingLimit(10_000);
         List<String> ids = SyncBenchmark.seedRows(dataverse, arrivals);
         dataverse.faults().latency(Duration.ofMillis(dataverseLatency));
         target.faults().latency(Duration.ofMillis(targetLatency));
-        List<String> queues = SyncBenchmark.pipelineQueues(context);
-        sendOpenLoop(broker.url(), dataverse, ids, rate, new long[arrivals]);
-        if (SyncBenchmark.awaitComplete(broker, queues, SyncBenchmark.deadLetterQueues(context, queues),
+        sendOpenLoop(service.brokerUrl(), dataverse, ids, rate, new long[arrivals]);
+        if (SyncBenchmark.awaitComplete(service.queues(), service.pipelineQueues(), service.deadLetterQueues(),
                 () -> allWrittenBack(dataverse, target, ids), Duration.ofMinutes(10)) < 0) {
             throw new IllegalStateException("the steady warm-up did not complete");
         }
-    }
-
-    /** Milliseconds the collectors spent collecting (pauses; G1's concurrent work is not in it). */
-    private static long gcMillis() {
-        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
-                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).filter(t -> t > 0).sum();
-    }
-
-    /** CPU nanoseconds of every live thread by id, with its name's hash to notice a reused id: {cpu, nameHash}. */
-    private static Map<Long, long[]> threadCpu() {
-        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-        Map<Long, long[]> cpu = new HashMap<>();
-        for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
-            if (info != null) {
-                long t = threads.getThreadCpuTime(info.getThreadId());
-                if (t >= 0) {
-                    cpu.put(info.getThreadId(), new long[] {t, info.getThreadName().hashCode()});
-                }
-            }
-        }
-        return cpu;
-    }
-
-    /**
-     * Where the JVM's CPU went during the steady phase, per change, by kind of thread; the JIT compiler's time and
-     * the collectors' pauses (not Java threads) are added from their MXBeans. A thread's name says its kind: the consumers of
-     * each queue, the broker, the emulators' server threads, the load generator.
-     */
-    private static Map<String, Double> cpuByThreadGroup(Map<Long, long[]> before, Map<Long, long[]> after, int changes) {
-        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-        Map<String, Double> groups = new java.util.TreeMap<>();
-        for (Map.Entry<Long, long[]> e : after.entrySet()) {
-            java.lang.management.ThreadInfo info = threads.getThreadInfo(e.getKey());
-            String name = info == null ? "" : info.getThreadName();
-            long[] b = before.get(e.getKey());
-            long used = e.getValue()[0] - (b != null && b[1] == e.getValue()[1] ? b[0] : 0);
-            groups.merge(threadGroup(name), used / 1e6 / changes, Double::sum);
-        }
-        return groups;
-    }
-
-    static String threadGroup(String name) {
-        Matcher consumer = Pattern.compile("JmsConsumer\\[(?:[^\\]]*::)?([^\\]]+)\\]").matcher(name);
-        if (consumer.find()) {
-            return "consumers:" + consumer.group(1);
-        }
-        if (name.contains("activemq") || name.contains("artemis")) {
-            return "broker";
-        }
-        if (name.startsWith("dataverse-emulator") || name.startsWith("target-emulator")) {
-            return "emulators";
-        }
-        if (name.contains("dataverse-batch")) {
-            return "batch-senders";
-        }
-        if (name.startsWith("pool-") || name.equals("main")) {
-            return "load-generator";
-        }
-        return "other";
     }
 
     /** Total microseconds in which some task waited for a CPU (PSI, Linux 4.20+), or -1 where that is not available. */
@@ -504,23 +398,5 @@ final class Steady {
         List<Long> sorted = new ArrayList<>(values);
         sorted.sort(null);
         return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
-    }
-
-    private static long awaitReady(int httpPort, long begun) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (System.nanoTime() < deadline) {
-            try {
-                HttpResponse<String> answer = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + httpPort + "/observe/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
-                if (answer.statusCode() == 200 && answer.body().contains("UP")) {
-                    return (System.nanoTime() - begun) / 1_000_000;
-                }
-            } catch (java.io.IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(20);
-        }
-        throw new IllegalStateException("not ready within 2 minutes");
     }
 }

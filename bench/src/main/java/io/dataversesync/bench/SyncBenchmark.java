@@ -56,7 +56,8 @@ import org.apache.logging.log4j.core.config.Configurator;
  *        [--modes=per-message,batched] [--changes=10000] [--rows=2000] [--consumers=48] [--limited-changes=1200] [--limited-changes-batched=8000]
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=40] [--cost-request-ms=5] [--users=1,2,4]
  *        [--users-cost-write-ms=60] [--users-changes-per-user=4000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
- *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-warmup-seconds=240] [--steady-users=<n>] [--steady-changes-csv=<file>] [--steady-share=0.5] [--steady-burst=<changes/s>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
+ *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-warmup-seconds=240] [--steady-users=<n>] [--steady-changes-csv=<file>] [--steady-share=0.5] [--steady-burst=<changes/s>]
+ *        [--steady-service=own-process|in-jvm] [--steady-service-jvm=-Xmx1g] [--steady-service-jar=<service/target/dataverse-sync.jar>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -501,17 +502,47 @@ public final class SyncBenchmark {
     }
 
     /**
+     * What the benchmark reads of a broker's queues: the messages a queue holds (waiting, being delivered, scheduled)
+     * and, of them, the scheduled ones (retry copies not yet due). The embedded broker of a service in this JVM
+     * answers directly; one in a process of its own through Artemis's management address ({@link RemoteBroker}).
+     */
+    interface QueueDepth {
+        long messages(String queue);
+
+        long scheduled(String queue);
+
+        static QueueDepth of(EmbeddedBroker broker) {
+            return new QueueDepth() {
+                @Override
+                public long messages(String queue) {
+                    return broker.messageCount(queue);
+                }
+
+                @Override
+                public long scheduled(String queue) {
+                    return broker.scheduledCount(queue);
+                }
+            };
+        }
+    }
+
+    /**
      * No message in any of the queues: neither waiting, nor being delivered, nor scheduled (a retry copy not yet
      * due). Read in the order a change moves (each hop sends on the consumer's transacted session, so a message
      * is always in one of them): one that moves on while the queues are read is still seen in the later queue.
      */
-    static boolean drained(EmbeddedBroker broker, List<String> queues) {
+    static boolean drained(QueueDepth broker, List<String> queues) {
         for (String queue : queues) {
-            if (broker.messageCount(queue) > 0 || broker.scheduledCount(queue) > 0) {
+            if (broker.messages(queue) > 0 || broker.scheduled(queue) > 0) {
                 return false;
             }
         }
         return true;
+    }
+
+    static long awaitComplete(EmbeddedBroker broker, List<String> queues, List<String> deadLetterQueues, BooleanSupplier synced,
+            Duration timeout) throws InterruptedException {
+        return awaitComplete(QueueDepth.of(broker), queues, deadLetterQueues, synced, timeout);
     }
 
     /**
@@ -520,12 +551,12 @@ public final class SyncBenchmark {
      * of the first of those polls, or -1 when something was dead-lettered or the timeout passed (what was left is
      * reported on stderr).
      */
-    static long awaitComplete(EmbeddedBroker broker, List<String> queues, List<String> deadLetterQueues, BooleanSupplier synced,
+    static long awaitComplete(QueueDepth broker, List<String> queues, List<String> deadLetterQueues, BooleanSupplier synced,
             Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long doneAt = -1;
         while (System.nanoTime() < deadline) {
-            if (deadLetterQueues.stream().anyMatch(q -> broker.messageCount(q) > 0)) {
+            if (deadLetterQueues.stream().anyMatch(q -> broker.messages(q) > 0)) {
                 System.err.println("dead-lettered: " + counts(broker, deadLetterQueues));
                 return -1;
             }
@@ -545,9 +576,9 @@ public final class SyncBenchmark {
         return -1;
     }
 
-    private static Map<String, String> counts(EmbeddedBroker broker, List<String> queues) {
+    private static Map<String, String> counts(QueueDepth broker, List<String> queues) {
         Map<String, String> out = new LinkedHashMap<>();
-        queues.forEach(q -> out.put(q, broker.messageCount(q) + " (" + broker.scheduledCount(q) + " scheduled)"));
+        queues.forEach(q -> out.put(q, broker.messages(q) + " (" + broker.scheduled(q) + " scheduled)"));
         return out;
     }
 
