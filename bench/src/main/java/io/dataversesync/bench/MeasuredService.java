@@ -315,6 +315,7 @@ abstract class MeasuredService implements AutoCloseable {
      * and 258 ms); its collections are read from its GC log, its CPU from the process and, by thread, from /proc.
      */
     static final class OwnProcess extends MeasuredService {
+        private static final Pattern BUCKET = Pattern.compile("^dataverse_sync_end_to_end_seconds_bucket\\{le=\"([^\"]+)\"\\} ([0-9.eE+-]+)$");
         private static final Pattern PAUSE = Pattern.compile(
                 "Pause (?:Young|Full|Remark|Cleanup).*? (\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\) ([0-9.]+)ms");
 
@@ -331,6 +332,7 @@ abstract class MeasuredService implements AutoCloseable {
         private Map<String, long[]> threadsBefore;
         private long gcLogOffset;
         private long harnessCpuBefore;
+        private java.util.NavigableMap<Double, Long> timerBefore;
 
         private OwnProcess(Process process, DefaultCamelContext emulatorsContext, LocalEnvironment local, RemoteBroker broker,
                 int httpPort, long startToReadyMs, Path gcLog) {
@@ -471,6 +473,7 @@ abstract class MeasuredService implements AutoCloseable {
             threadsBefore = threadCpu(process.pid());
             gcLogOffset = size(gcLog);
             harnessCpuBefore = SyncBenchmark.processCpuNanos();
+            timerBefore = endToEndBuckets();
         }
 
         @Override
@@ -481,7 +484,7 @@ abstract class MeasuredService implements AutoCloseable {
             putByThreads(out, byGroup(threadsBefore, threadCpu(process.pid()), changes, OwnProcess::threadGroup));
             // the benchmark's own JVM meanwhile: the emulators and the load generator, on the same cores
             out.put("harnessCpuMsPerChange", round((SyncBenchmark.processCpuNanos() - harnessCpuBefore) / 1e6 / changes));
-            serviceTimer(out);
+            serviceTimer(out, timerBefore, endToEndBuckets());
             // the collections of the measured phase, from the service's GC log: how many, their pauses, the heap
             // in use when each began (the highest of which is the phase's peak: a heap is fullest just before one)
             long count = 0;
@@ -489,13 +492,12 @@ abstract class MeasuredService implements AutoCloseable {
             double longest = 0;
             double peakMb = 0;
             for (String line : linesFrom(gcLog, gcLogOffset)) {
-                Matcher m = PAUSE.matcher(line);
-                if (m.find()) {
-                    double ms = Double.parseDouble(m.group(7));
+                double[] pause = pause(line);
+                if (pause != null) {
                     count++;
-                    total += ms;
-                    longest = Math.max(longest, ms);
-                    peakMb = Math.max(peakMb, megabytes(m.group(1), m.group(2)));
+                    total += pause[1];
+                    longest = Math.max(longest, pause[1]);
+                    peakMb = Math.max(peakMb, pause[0]);
                 }
             }
             ObjectNode gc = out.putObject("gcPauses");
@@ -524,24 +526,47 @@ abstract class MeasuredService implements AutoCloseable {
             return process.toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
         }
 
-        /** The service's end-to-end timer (its percentiles, as it publishes them on /observe/metrics). */
-        private void serviceTimer(ObjectNode out) {
-            Pattern quantile = Pattern.compile("^dataverse_sync_end_to_end_seconds\\{.*quantile=\"([0-9.]+)\".*\\} ([0-9.eE+-]+)$");
+        /** The cumulative buckets of the service's end-to-end timer ({@code le} in seconds → count), scraped now. */
+        private java.util.NavigableMap<Double, Long> endToEndBuckets() {
+            java.util.NavigableMap<Double, Long> buckets = new java.util.TreeMap<>();
             try {
                 HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + httpPort + "/observe/metrics")).timeout(Duration.ofSeconds(5)).build(),
                         HttpResponse.BodyHandlers.ofString());
                 for (String line : answer.body().split("\n")) {
-                    Matcher m = quantile.matcher(line);
+                    Matcher m = BUCKET.matcher(line);
                     if (m.find()) {
-                        out.put("serviceTimerP" + Math.round(Double.parseDouble(m.group(1)) * 100) + "LatencyMs",
-                                round(Double.parseDouble(m.group(2)) * 1000));
+                        buckets.put(m.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(1)),
+                                (long) Double.parseDouble(m.group(2)));
                     }
                 }
             } catch (IOException e) {
                 // no timer figures; the rest of the measurement stands
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            return buckets;
+        }
+
+        /**
+         * The service's own end-to-end timer over the measured phase: the difference of its histogram's buckets
+         * (dataverse_sync_end_to_end_seconds) after and before, each percentile the upper bound of the bucket it falls
+         * in. A cross-check of the emulators' figures, as the service sees them (from the notification's requestedAt).
+         */
+        static void serviceTimer(ObjectNode out, java.util.NavigableMap<Double, Long> before, java.util.NavigableMap<Double, Long> after) {
+            long total = after.getOrDefault(Double.POSITIVE_INFINITY, 0L) - before.getOrDefault(Double.POSITIVE_INFINITY, 0L);
+            if (total <= 0) {
+                return;
+            }
+            for (double q : new double[] {0.5, 0.95, 0.99}) {
+                for (Map.Entry<Double, Long> bucket : after.entrySet()) {
+                    long count = bucket.getValue() - before.getOrDefault(bucket.getKey(), 0L);
+                    if (count >= Math.ceil(q * total)) {
+                        out.put("serviceTimerP" + Math.round(q * 100) + "LatencyMs",
+                                bucket.getKey().isInfinite() ? -1 : round(bucket.getKey() * 1000));
+                        break;
+                    }
+                }
             }
         }
 
@@ -556,11 +581,8 @@ abstract class MeasuredService implements AutoCloseable {
                 for (Path task : (Iterable<Path>) tasks::iterator) {
                     try {
                         String stat = Files.readString(task.resolve("stat"));
-                        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                        // fields[0] is the state (the stat's 3rd field): utime and stime are its 14th and 15th
-                        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-                        cpu.put(task.getFileName() + ":" + name, new long[] {ticks * 10_000_000L, name.hashCode()});
+                        String name = taskName(stat);
+                        cpu.put(task.getFileName() + ":" + name, new long[] {taskCpuTicks(stat) * 10_000_000L, name.hashCode()});
                     } catch (IOException | RuntimeException e) {
                         // the thread ended meanwhile
                     }
@@ -569,6 +591,30 @@ abstract class MeasuredService implements AutoCloseable {
                 // no /proc: no breakdown
             }
             return cpu;
+        }
+
+        /** A thread's name from its /proc/PID/task/TID/stat line: between the first '(' and the last ')'. */
+        static String taskName(String stat) {
+            return stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        }
+
+        /** A thread's CPU from its stat line, in clock ticks: utime + stime, the 14th and 15th fields. */
+        static long taskCpuTicks(String stat) {
+            // after the name: the 3rd field (the state) onwards, so utime and stime are at 11 and 12
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        }
+
+        /**
+         * A collection's pause in a GC log line ({@code -Xlog:gc}, G1 or Parallel): {heap in use before it in MB,
+         * pause in ms}, or null for any other line.
+         */
+        static double[] pause(String line) {
+            Matcher m = PAUSE.matcher(line);
+            if (!m.find()) {
+                return null;
+            }
+            return new double[] {megabytes(m.group(1), m.group(2)), Double.parseDouble(m.group(7))};
         }
 
         /**
