@@ -51,25 +51,47 @@ import org.apache.camel.main.Main;
  * JVM with the emulators and the load generator.
  */
 abstract class MeasuredService implements AutoCloseable {
+    private final long startToReadyMs;
+    private final LocalEnvironment emulators;
+    private final List<String> pipeline;
+    private final List<String> deadLetters;
+
+    /** @param settings a CamelContext with the service's properties (its queues' and topic's names) */
+    MeasuredService(long startToReadyMs, LocalEnvironment emulators, CamelContext settings) {
+        this.startToReadyMs = startToReadyMs;
+        this.emulators = emulators;
+        this.pipeline = SyncBenchmark.pipelineQueues(settings);
+        this.deadLetters = SyncBenchmark.deadLetterQueues(settings, pipeline);
+    }
 
     abstract String mode();
 
-    abstract long startToReadyMs();
+    final long startToReadyMs() {
+        return startToReadyMs;
+    }
 
-    abstract DataverseEmulator dataverse();
+    final DataverseEmulator dataverse() {
+        return emulators.dataverse();
+    }
 
-    abstract TargetEmulator target();
+    final TargetEmulator target() {
+        return emulators.target();
+    }
+
+    /** The queues a change passes (outbound, each subscription, ack), in that order. */
+    final List<String> pipelineQueues() {
+        return pipeline;
+    }
+
+    /** Their dead-letter queues and the topic's safety net. */
+    final List<String> deadLetterQueues() {
+        return deadLetters;
+    }
 
     /** Where the load generator sends the notifications. */
     abstract String brokerUrl();
 
     abstract SyncBenchmark.QueueDepth queues();
-
-    /** The queues a change passes (outbound, each subscription, ack), in that order. */
-    abstract List<String> pipelineQueues();
-
-    /** Their dead-letter queues and the topic's safety net. */
-    abstract List<String> deadLetterQueues();
 
     /** Camel's events of every exchange, or null where they cannot be seen (a process of its own). */
     abstract StageProbe probe();
@@ -141,28 +163,22 @@ abstract class MeasuredService implements AutoCloseable {
      */
     static final class InJvm extends MeasuredService {
         private final Main main;
-        private final long startToReadyMs;
         private final StageProbe probe;
-        private final LocalEnvironment local;
         private final EmbeddedBroker broker;
         private final SyncMetrics metrics;
-        private final List<String> pipeline;
-        private final List<String> deadLetters;
         private long cpuBefore;
         private Map<String, long[]> threadsBefore;
         private long jitBefore;
         private long gcBefore;
 
         private InJvm(Main main, long startToReadyMs, StageProbe probe) {
+            super(startToReadyMs, main.getCamelContext().getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class),
+                    main.getCamelContext());
             this.main = main;
-            this.startToReadyMs = startToReadyMs;
             this.probe = probe;
             CamelContext context = main.getCamelContext();
-            this.local = context.getRegistry().lookupByNameAndType("localEnvironment", LocalEnvironment.class);
             this.broker = context.getRegistry().lookupByNameAndType("embeddedBroker", EmbeddedBroker.class);
             this.metrics = context.getRegistry().lookupByNameAndType("syncMetrics", SyncMetrics.class);
-            this.pipeline = SyncBenchmark.pipelineQueues(context);
-            this.deadLetters = SyncBenchmark.deadLetterQueues(context, pipeline);
         }
 
         /**
@@ -189,20 +205,8 @@ abstract class MeasuredService implements AutoCloseable {
             return "in-jvm";
         }
 
-        @Override
-        long startToReadyMs() {
-            return startToReadyMs;
-        }
 
-        @Override
-        DataverseEmulator dataverse() {
-            return local.dataverse();
-        }
 
-        @Override
-        TargetEmulator target() {
-            return local.target();
-        }
 
         @Override
         String brokerUrl() {
@@ -214,15 +218,7 @@ abstract class MeasuredService implements AutoCloseable {
             return SyncBenchmark.QueueDepth.of(broker);
         }
 
-        @Override
-        List<String> pipelineQueues() {
-            return pipeline;
-        }
 
-        @Override
-        List<String> deadLetterQueues() {
-            return deadLetters;
-        }
 
         @Override
         StageProbe probe() {
@@ -324,10 +320,7 @@ abstract class MeasuredService implements AutoCloseable {
         private final LocalEnvironment local;
         private final RemoteBroker broker;
         private final int httpPort;
-        private final long startToReadyMs;
         private final Path gcLog;
-        private final List<String> pipeline;
-        private final List<String> deadLetters;
         private long cpuBefore;
         private Map<String, long[]> threadsBefore;
         private long gcLogOffset;
@@ -336,15 +329,13 @@ abstract class MeasuredService implements AutoCloseable {
 
         private OwnProcess(Process process, DefaultCamelContext emulatorsContext, LocalEnvironment local, RemoteBroker broker,
                 int httpPort, long startToReadyMs, Path gcLog) {
+            super(startToReadyMs, local, emulatorsContext);
             this.process = process;
             this.emulatorsContext = emulatorsContext;
             this.local = local;
             this.broker = broker;
             this.httpPort = httpPort;
-            this.startToReadyMs = startToReadyMs;
             this.gcLog = gcLog;
-            this.pipeline = SyncBenchmark.pipelineQueues(emulatorsContext);
-            this.deadLetters = SyncBenchmark.deadLetterQueues(emulatorsContext, pipeline);
         }
 
         static OwnProcess start(Map<String, String> properties, Path work, Map<String, String> options) throws Exception {
@@ -427,20 +418,8 @@ abstract class MeasuredService implements AutoCloseable {
             return "own-process";
         }
 
-        @Override
-        long startToReadyMs() {
-            return startToReadyMs;
-        }
 
-        @Override
-        DataverseEmulator dataverse() {
-            return local.dataverse();
-        }
 
-        @Override
-        TargetEmulator target() {
-            return local.target();
-        }
 
         @Override
         String brokerUrl() {
@@ -452,15 +431,7 @@ abstract class MeasuredService implements AutoCloseable {
             return broker;
         }
 
-        @Override
-        List<String> pipelineQueues() {
-            return pipeline;
-        }
 
-        @Override
-        List<String> deadLetterQueues() {
-            return deadLetters;
-        }
 
         @Override
         StageProbe probe() {
