@@ -30,6 +30,8 @@ public class EmbeddedBroker extends ServiceSupport {
     private final Integer tcpPort;
     private EmbeddedActiveMQ server;
     private long journalBufferTimeoutNanos = -1; // -1: Artemis's default
+    /** The queues releaseGroup found (one lookup per queue, not per message); emptied when the broker stops. */
+    private final java.util.Map<String, org.apache.activemq.artemis.core.server.Queue> located = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * How long the journal may hold a durable write (a persistent send, a transaction's commit) to sync it together
@@ -148,6 +150,7 @@ public class EmbeddedBroker extends ServiceSupport {
 
     @Override
     protected synchronized void doStop() throws Exception {
+        located.clear();
         if (server != null) {
             server.stop();
             server = null;
@@ -162,6 +165,20 @@ public class EmbeddedBroker extends ServiceSupport {
     public long messageCount(String queue) {
         var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
         return binding == null ? 0 : binding.getMessageCount();
+    }
+
+    /** How many message groups (rows pinned to a consumer) a queue holds now. */
+    public long groupCount(String queue) {
+        var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        return binding == null ? 0 : binding.getGroupCount();
+    }
+
+    /** Lets go of a row's message group on a queue: its next message goes to any free consumer (GroupReleasingContainers). */
+    public void releaseGroup(String queue, String group) {
+        var binding = located.computeIfAbsent(queue, q -> server.getActiveMQServer().locateQueue(SimpleString.of(q)));
+        if (binding != null) {
+            binding.resetGroup(SimpleString.of(group));
+        }
     }
 
     public long scheduledCount(String queue) {

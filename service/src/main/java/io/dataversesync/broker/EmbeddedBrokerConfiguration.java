@@ -82,6 +82,8 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
         // whole backlog, and with it every row's group, leaving the other consumers idle
         connectionFactory.setConsumerWindowSize(0);
         context.getRegistry().bind("artemisConnectionFactory", connectionFactory);
+        // the consumers' listener containers: a row's message group is let go once its message is committed
+        context.getRegistry().bind("artemisGroupReleasingContainers", new GroupReleasingContainers(broker));
         context.getComponent("jms", JmsComponent.class).setConnectionFactory(connectionFactory);
     }
 }

@@ -83,6 +83,14 @@ class PerRowOrderingTest extends SyncTestSupport {
         assertThat(receiveDeadLetter(OUTBOUND, Duration.ofMillis(200))).isNull();
         assertThat(receiveDeadLetter(CUSTOMERS_QUEUE, Duration.ofMillis(200))).isNull();
         assertThat(receiveDeadLetter(ACK, Duration.ofMillis(200))).isNull();
+
+        // each row's message group was let go once its message was committed: with nothing in flight the queues hold
+        // none (Artemis alone keeps one per row for as long as the consumers live, i.e. for good: GroupReleasingContainers)
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(broker().groupCount(OUTBOUND)).as("groups on the outbound queue").isZero();
+            assertThat(broker().groupCount(CUSTOMERS_QUEUE)).as("groups on the target's queue").isZero();
+            assertThat(broker().groupCount(ACK)).as("groups on the ack queue").isZero();
+        });
     }
 
     @Test
