@@ -23,7 +23,9 @@ import org.springframework.jms.listener.AbstractMessageListenerContainer;
  * window is 0), so when its transaction commits it holds no other message, and every other message of the row waits
  * in the queue, pinned to it. The group is released right after the commit and before the consumer asks for its next
  * message; the row's next message then goes to any free consumer, after the previous one's work is committed. A
- * message whose work failed is rolled back, not committed: its group stays, and its redelivery keeps its place.
+ * message whose handling throws is rolled back, not committed: its group stays, and its redelivery keeps its place. A
+ * retry copy the policy schedules is a message of its own that comes back behind the row's newer ones, as it did
+ * while the group stayed (PerRowOrderingTest, orderingHoldsWhenRetryCopiesComeBackAfterNewerChanges).
  */
 public final class GroupReleasingContainers implements MessageListenerContainerFactory {
     private final EmbeddedBroker broker;
