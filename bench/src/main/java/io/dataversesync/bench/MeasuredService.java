@@ -70,6 +70,11 @@ abstract class MeasuredService implements AutoCloseable {
         return startToReadyMs;
     }
 
+    /** The emulators the service talks to, in this JVM either way. */
+    final LocalEnvironment emulators() {
+        return emulators;
+    }
+
     final DataverseEmulator dataverse() {
         return emulators.dataverse();
     }
@@ -317,7 +322,6 @@ abstract class MeasuredService implements AutoCloseable {
 
         private final Process process;
         private final DefaultCamelContext emulatorsContext;
-        private final LocalEnvironment local;
         private final RemoteBroker broker;
         private final int httpPort;
         private final Path gcLog;
@@ -332,7 +336,6 @@ abstract class MeasuredService implements AutoCloseable {
             super(startToReadyMs, local, emulatorsContext);
             this.process = process;
             this.emulatorsContext = emulatorsContext;
-            this.local = local;
             this.broker = broker;
             this.httpPort = httpPort;
             this.gcLog = gcLog;
@@ -488,7 +491,7 @@ abstract class MeasuredService implements AutoCloseable {
                     process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
                 }
             } finally {
-                local.stop();
+                emulators().stop();
                 emulatorsContext.close();
             }
         }

@@ -30,8 +30,6 @@ public class EmbeddedBroker extends ServiceSupport {
     private final Integer tcpPort;
     private EmbeddedActiveMQ server;
     private long journalBufferTimeoutNanos = -1; // -1: Artemis's default
-    /** The queues releaseGroup found (one lookup per queue, not per message); emptied when the broker stops. */
-    private final java.util.Map<String, org.apache.activemq.artemis.core.server.Queue> located = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * How long the journal may hold a durable write (a persistent send, a transaction's commit) to sync it together
@@ -150,7 +148,6 @@ public class EmbeddedBroker extends ServiceSupport {
 
     @Override
     protected synchronized void doStop() throws Exception {
-        located.clear();
         if (server != null) {
             server.stop();
             server = null;
@@ -163,27 +160,32 @@ public class EmbeddedBroker extends ServiceSupport {
 
     /** Messages waiting in a queue, including scheduled ones not yet due. */
     public long messageCount(String queue) {
-        var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        var binding = locate(queue);
         return binding == null ? 0 : binding.getMessageCount();
     }
 
     /** How many message groups (rows pinned to a consumer) a queue holds now. */
     public long groupCount(String queue) {
-        var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        var binding = locate(queue);
         return binding == null ? 0 : binding.getGroupCount();
     }
 
     /** Lets go of a row's message group on a queue: its next message goes to any free consumer (GroupReleasingContainers). */
     public void releaseGroup(String queue, String group) {
-        var binding = located.computeIfAbsent(queue, q -> server.getActiveMQServer().locateQueue(SimpleString.of(q)));
+        var binding = locate(queue);
         if (binding != null) {
             binding.resetGroup(SimpleString.of(group));
         }
     }
 
     public long scheduledCount(String queue) {
-        var binding = server.getActiveMQServer().locateQueue(SimpleString.of(queue));
+        var binding = locate(queue);
         return binding == null ? 0 : binding.getScheduledCount();
+    }
+
+    /** The broker's queue of that name, or null when there is none. */
+    private org.apache.activemq.artemis.core.server.Queue locate(String queue) {
+        return server.getActiveMQServer().locateQueue(SimpleString.of(queue));
     }
 
     public String url() {
