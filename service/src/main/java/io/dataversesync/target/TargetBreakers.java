@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One resilience4j circuit breaker and one bulkhead per target, around each target's call in
- * routes/target-template.camel.yaml: {@link #admit} before the call, {@link #succeeded} after it, and a failure is
+ * routes/target-template.camel.yaml: {@link #admit} before the row is read, {@link #occupy} before the call,
+ * {@link #succeeded} after it, and a failure is
  * recorded when the error policy decides on it ({@link #holdFor}). Not Camel's circuitBreaker EIP: in the 4.17 YAML
  * DSL it cannot inherit the route's error handler, so a failure inside it would bypass the shared error policy and
  * the broker would redeliver the message as is (docs/decisions.md, "Target circuit breaker and bulkhead").
@@ -86,24 +87,15 @@ public class TargetBreakers implements Holds {
     }
 
     /**
-     * Before the call: a permission from the target's breaker (CallNotPermittedException while open, or half-open
-     * with its probes taken) and a slot of its bulkhead (BulkheadFullException after waiting). The slot is given back
-     * as soon as the call succeeded ({@link #succeeded}: the bulkhead bounds calls to the target, not the
-     * acknowledgement that follows), else when the exchange completes, whatever happens.
+     * Before the row is read: a permission from the target's breaker (CallNotPermittedException while open, or
+     * half-open with its probes taken), so that a message held for an open breaker costs Dataverse nothing. The slot
+     * of the bulkhead is taken later, just before the call ({@link #occupy}); whatever the exchange holds is given
+     * back when it completes, whatever happens.
      */
     public void admit(Exchange exchange) {
-        String target = exchange.getProperty(SyncProperties.TARGET, String.class);
-        CircuitBreaker breaker = breakers.get(target);
-        Bulkhead bulkhead = bulkheads.get(target);
+        CircuitBreaker breaker = breakers.get(exchange.getProperty(SyncProperties.TARGET, String.class));
         breaker.acquirePermission();
-        try {
-            bulkhead.acquirePermission();
-        } catch (RuntimeException e) {
-            breaker.releasePermission();
-            throw e;
-        }
         exchange.setProperty(ADMITTED_AT, System.nanoTime());
-        exchange.setProperty(BULKHEAD_SLOT, bulkhead);
         exchange.getExchangeExtension().addOnCompletion(new Synchronization() {
             @Override
             public void onComplete(Exchange done) {
@@ -123,6 +115,21 @@ public class TargetBreakers implements Holds {
                 }
             }
         });
+    }
+
+    /**
+     * Just before the call, once the row is read and mapped: a slot of the target's bulkhead (BulkheadFullException
+     * after waiting up to the target's response timeout: the message is held briefly), given back as soon as the call
+     * succeeded ({@link #succeeded}: the bulkhead bounds calls to the target, not the acknowledgement that follows),
+     * else when the exchange completes. Not in {@link #admit}: a copy whose row must be read again (a retry, a replay,
+     * a snapshot too old to trust) waits for its read's batch, up to sync.coalesce.retry-window-ms; holding a slot
+     * meanwhile, a backlog of such copies left a target one call per slot and window, and the backlog never caught
+     * up (README, "Late reads").
+     */
+    public void occupy(Exchange exchange) {
+        Bulkhead bulkhead = bulkheads.get(exchange.getProperty(SyncProperties.TARGET, String.class));
+        bulkhead.acquirePermission();
+        exchange.setProperty(BULKHEAD_SLOT, bulkhead);
     }
 
     /** After the call answered with success: the verdict for the breaker, and the bulkhead slot back. */
