@@ -217,6 +217,9 @@ public class SyncBeans implements CamelContextAware {
             @PropertyInject("sync.writeback.batch.window-ms") long batchWindowMs,
             @PropertyInject("sync.writeback.batch.max-rows") int batchMaxRows,
             @PropertyInject("sync.consumers.ack") int ackConsumers,
+            @PropertyInject("sync.queue.outbound") String outboundQueue,
+            @PropertyInject("sync.consumers.outbound") int outboundConsumers,
+            @PropertyInject("sync.consumers.subscriber") int subscriberConsumers,
             @PropertyInject("sync.writeback.overall-status") String overallStatus,
             @PropertyInject("sync.writeback.retrying-status.enabled") boolean retryingStatus,
             @PropertyInject("sync.writeback.next-attempt-column") String nextAttemptColumn,
@@ -252,6 +255,8 @@ public class SyncBeans implements CamelContextAware {
                         + "target's status: set sync.target." + t.name() + ".writeback.status-column");
             });
         }
+        // the queues whose messages read late: the outbound queue (retries) and every target's queue on the topic
+        hops.lateReadThreads(queue -> queue.equals(outboundQueue) ? outboundConsumers : subscriberConsumers);
         hops.overallStatusByFormula(byFormula);
         hops.retryingStatus(retryingStatus ? nextAttemptColumn : null);
         hops.batchWait(new io.dataversesync.dataverse.BatchWait(ageShare, spareBudgetBelow), maxInFlight);

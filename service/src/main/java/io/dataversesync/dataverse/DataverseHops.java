@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.ToIntFunction;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -78,6 +79,8 @@ public class DataverseHops {
     private final MicroBatcher<Write, DataverseException> writer;
     private volatile BatchWait batchWait = BatchWait.wholeWindows();
     private volatile int maxInFlight;
+    /** Consumer threads of a queue whose messages read late (see {@link #lateReadThreads}); unknown: no bound. */
+    private volatile ToIntFunction<String> lateReadThreads = queue -> Integer.MAX_VALUE;
 
     public DataverseHops(DataverseClient client, EntityCatalog entities, TargetCatalog targets, WriteBackColumns columns, ObjectMapper json,
             Clock clock, Batching reads, Batching writes, ScheduledExecutorService timer, ExecutorService workers) {
@@ -104,6 +107,18 @@ public class DataverseHops {
      */
     public void overallStatusByFormula(boolean byFormula) {
         this.overallByFormula = byFormula;
+    }
+
+    /**
+     * How many consumer threads each queue has (sync.consumers.*). A late read waits for its batch up to the late
+     * window (sync.coalesce.retry-window-ms) and its consumer thread waits with it, so a batch of one queue's late
+     * reads that holds all of that queue's threads can grow no more: it goes at once. Without that, a backlog of
+     * late reads (a target's copies too old to trust after a long delay, retries after an outage) went at most one
+     * batch of a queue's threads per window, e.g. 32 copies a second, however long the backlog (README, "Late
+     * reads"). Late reads are therefore batched per queue and table; the window still gathers a trickle.
+     */
+    public void lateReadThreads(ToIntFunction<String> threadsOfQueue) {
+        this.lateReadThreads = threadsOfQueue;
     }
 
     /**
@@ -142,7 +157,7 @@ public class DataverseHops {
         exchange.setProperty(SyncProperties.READ_AT, clock.millis());
         boolean late = isLateRead(exchange);
         Optional<ObjectNode> row = reads.enabled()
-                ? reader(entity, late).submit(new Read(rowId, correlationId(exchange)),
+                ? reader(entity, late ? exchange.getProperty(SyncProperties.QUEUE, "", String.class) : null).submit(new Read(rowId, correlationId(exchange)),
                         allowance(exchange, late ? reads.lateWindow() : reads.window()), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
         exchange.setProperty(SyncProperties.ROW_DELETED, row.isEmpty());
@@ -328,7 +343,7 @@ public class DataverseHops {
     private Optional<ObjectNode> read(EntitySettings entity, Exchange exchange) throws Exception {
         String rowId = rowId(exchange);
         return reads.enabled()
-                ? reader(entity, false).submit(new Read(rowId, correlationId(exchange)), allowance(exchange, reads.window()), reads.maxWait())
+                ? reader(entity, null).submit(new Read(rowId, correlationId(exchange)), allowance(exchange, reads.window()), reads.maxWait())
                 : client.retrieve(entity, readColumns(entity), rowId, correlationId(exchange));
     }
 
@@ -417,10 +432,13 @@ public class DataverseHops {
         });
     }
 
-    private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity, boolean late) {
-        String name = entity.logicalName() + (late ? "-late" : "");
+    /** The batcher of fresh reads of a table ({@code lateQueue} null), or of the late reads of one queue. */
+    private MicroBatcher<Read, Optional<ObjectNode>> reader(EntitySettings entity, String lateQueue) {
+        boolean late = lateQueue != null;
+        String name = entity.logicalName() + (late ? "-late-" + lateQueue : "");
+        int maxRows = late ? Math.max(1, Math.min(reads.maxRows(), lateReadThreads.applyAsInt(lateQueue))) : reads.maxRows();
         return readers.computeIfAbsent(name, n -> new MicroBatcher<Read, Optional<ObjectNode>>("dataverse-read-" + n,
-                reads.maxRows(), late ? reads.lateWindow() : reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable,
+                maxRows, late ? reads.lateWindow() : reads.window(), batch -> sendReads(entity, batch), timer, workers, client::millisUntilSendable,
                 (batch, next) -> fitsOneRequest(distinctRows(batch, next),
                         rows -> client.estimatedCost(DataverseCostEstimator.Kind.READ, rows), client.maxRequestCostMs()))
                 .maxInFlight(maxInFlight));
