@@ -46,7 +46,8 @@ import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
  * it, the compiler took 3.4-3.8 of 8.3-8.5 ms of CPU per change, 0.8 when measured 60 s after it). So that the warm-up
  * leaves the measured arrivals the spare budget the scenario asks for, the service has --steady-users application
  * users (default: enough to sustain the arrivals at 0.5 requests per change for good, one user allowing 6,000 requests
- * per 5 minutes at the gate's 90 %), as a deployment at that rate needs anyway; the emulator does not limit.
+ * per 5 minutes at the gate's 90 %), as a deployment at that rate needs anyway; the emulator does not limit. Its
+ * target's bulkhead and consumers are sized for the arrivals likewise (targetBulkhead, subscriberConsumers).
  *
  * <p>The service runs as deployed (--steady-service=own-process, the default): the production jar in a JVM of its own,
  * the emulators and the load generator in this one ({@link MeasuredService}). Its heap, collector and JIT compiler then
@@ -91,8 +92,17 @@ final class Steady {
         long dataverseLatency = s.dataverseLatencyMs();
         long targetLatency = s.targetLatencyMs();
 
+        // the target's concurrency sized for the arrivals, as for the users: by Little's law rate x target latency
+        // calls are in flight; the bulkhead allows half as many again, and the target's queue has two consumers per
+        // slot (a consumer also commits, acknowledges and reads a late copy again). With the defaults (16 slots, 32
+        // consumers) the target takes at most 16 / 50 ms = 320 calls a second: on a machine whose burst measured 880
+        // changes a second, the target's queue fell further behind with every second of the arrivals
+        int bulkhead = Math.max(16, (int) Math.ceil(1.5 * rate * targetLatency / 1000.0));
+        int subscriberConsumers = Math.max(32, 2 * bulkhead);
         String mode = options.getOrDefault("steady-service", "own-process");
         Map<String, String> properties = SyncBenchmark.properties(s.withUsers(users), true, s.consumers(), brokerDir, runIndex);
+        properties.put("sync.target.customers.bulkhead.max-concurrent-calls", String.valueOf(bulkhead));
+        properties.put("sync.consumers.subscriber", String.valueOf(subscriberConsumers));
         SyncBenchmark.OVERRIDES.forEach(properties::put);
         try (MeasuredService service = MeasuredService.start(mode, properties, brokerDir.resolveSibling(brokerDir.getFileName() + "-service"), options)) {
             long startToReady = service.startToReadyMs();
@@ -233,6 +243,8 @@ final class Steady {
             out.put("changes", arrivals);
             out.put("distinctRows", arrivals);
             out.put("consumers", s.consumers());
+            out.put("targetBulkhead", bulkhead);
+            out.put("subscriberConsumers", subscriberConsumers);
             out.put("dataverseLatencyMs", dataverseLatency);
             out.put("targetLatencyMs", targetLatency);
             out.put("senderLateMsMax", lateMs);
