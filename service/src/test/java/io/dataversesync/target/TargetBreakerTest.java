@@ -23,6 +23,8 @@ import org.junit.jupiter.api.Test;
 class TargetBreakerTest extends FanOutSupport {
     static {
         System.setProperty("sync.target.erp.bulkhead.max-concurrent-calls", "2");
+        // above the HTTP component's default of 20 connections per route
+        System.setProperty("sync.target.customers.bulkhead.max-concurrent-calls", "24");
     }
 
     private final HttpClient http = HttpClient.newHttpClient();
@@ -57,7 +59,7 @@ class TargetBreakerTest extends FanOutSupport {
         assertThat(receiveDeadLetter("dataverse-changes.erp", Duration.ofMillis(200))).isNull();
         // nor by the broker's own safety net (a message whose handling failed outside the error policy)
         assertThat(receiveDeadLetter("dataverse-changes", Duration.ofMillis(200))).isNull();
-        assertThat(ERP.records("debtors")).isEmpty();
+        ids.forEach(id -> assertThat(ERP.record("debtors", id)).isEmpty());
 
         ERP.faults().clear();
         await().atMost(Duration.ofSeconds(30)).until(() -> ids.stream().allMatch(id -> "Synced".equals(row(id).path("new_syncstatus").asText())));
@@ -82,6 +84,21 @@ class TargetBreakerTest extends FanOutSupport {
         assertThat(ERP.concurrency().maxInFlightOfMethod("PUT")).isBetween(1, 2);
         // the other targets are not bound by erp's bulkhead
         assertThat(target().concurrency().maxInFlightOfMethod("PUT")).isGreaterThan(2);
+    }
+
+    @Test
+    void aTargetGetsAsManyCallsAtOnceAsItsBulkheadAllowsAboveTheHttpComponentsDefaultPool() {
+        target().faults().latency(Duration.ofMillis(1500));
+        target().concurrency().reset();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            ids.add(createAccount("Wide " + i));
+        }
+        ids.forEach(id -> notifyChange("account", id));
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> ids.stream().allMatch(id -> "Synced".equals(row(id).path("new_syncstatus").asText())));
+        // the pool of each call endpoint follows the bulkhead (routes/target-template.camel.yaml): it held 20 before
+        assertThat(target().concurrency().maxInFlightOfMethod("PUT")).isBetween(21, 24);
     }
 
     private String get(String path) throws Exception {
