@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One resilience4j circuit breaker and one bulkhead per target, around each target's call in
  * routes/target-template.camel.yaml: {@link #admit} before the row is read, {@link #occupy} before the call,
- * {@link #succeeded} after it, and a failure is
- * recorded when the error policy decides on it ({@link #holdFor}). Not Camel's circuitBreaker EIP: in the 4.17 YAML
+ * {@link #succeeded} after it, and a failure is recorded when the error policy decides on it ({@link #holdFor}).
+ * Not Camel's circuitBreaker EIP: in the 4.17 YAML
  * DSL it cannot inherit the route's error handler, so a failure inside it would bypass the shared error policy and
  * the broker would redeliver the message as is (docs/decisions.md, "Target circuit breaker and bulkhead").
  * <ul>
