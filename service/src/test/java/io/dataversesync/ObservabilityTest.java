@@ -54,7 +54,9 @@ class ObservabilityTest extends SyncTestSupport {
         assertThat(metrics).contains("dataverse_sync_target_breaker_state{target=\"customers\"} 0.0");
         assertThat(metrics).contains("dataverse_sync_consumed_total{outcome=\"delivered\",queue=\"dataverse-ack\"} 1.0");
         assertThat(metrics).doesNotContain("dataverse_sync_consumed_total{outcome=\"dead_lettered\"");
-        assertThat(metrics).contains("camel_exchanges_total"); // Camel's own route metrics in the same registry
+        // Camel's route gauges and the JVM's in the same registry; not Camel's per-exchange metrics (application.properties)
+        assertThat(metrics).contains("camel_routes_running_routes").contains("jvm_memory_used_bytes");
+        assertThat(metrics).doesNotContain("camel_exchanges_total");
     }
 
     @Test
