@@ -34,6 +34,7 @@ import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Configuration;
+import org.apache.camel.Predicate;
 import org.apache.camel.PropertyInject;
 
 /**
@@ -161,6 +162,20 @@ public class SyncBeans implements CamelContextAware {
     public SyncDedupe syncDedupe(@PropertyInject("sync.dedupe.enabled") boolean enabled,
             @PropertyInject("sync.dedupe.clock-skew-ms") long clockSkewMs, @PropertyInject("sync.dedupe.max-rows") int maxRows) {
         return new SyncDedupe(enabled, clockSkewMs, maxRows);
+    }
+
+    /**
+     * SyncDedupe's two questions as the predicates of the routes' filters ({@code ref: alreadyDelivered}): the bean
+     * method language copies the whole exchange for every evaluation (docs/decisions.md "CPU per change").
+     */
+    @BindToRegistry(lazy = true)
+    public Predicate alreadyDelivered(SyncDedupe syncDedupe) {
+        return syncDedupe::alreadyDelivered;
+    }
+
+    @BindToRegistry(lazy = true)
+    public Predicate payloadUnchanged(SyncDedupe syncDedupe) {
+        return syncDedupe::unchanged;
     }
 
     @BindToRegistry

@@ -17,6 +17,11 @@ import org.apache.camel.Exchange;
 public class TargetPaths {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([A-Za-z][A-Za-z0-9.-]*)}");
 
+    /** The filled template as the target call's path (CamelHttpPath). */
+    public void setHttpPath(Exchange exchange, String template) {
+        exchange.getMessage().setHeader(Exchange.HTTP_PATH, expand(exchange, template));
+    }
+
     public String expand(Exchange exchange, String template) {
         Matcher m = PLACEHOLDER.matcher(template);
         StringBuilder out = new StringBuilder();
