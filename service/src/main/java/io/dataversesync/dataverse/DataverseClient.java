@@ -550,6 +550,26 @@ public class DataverseClient {
      * soonest): see DataverseRequestGate#budgetUsed; 0 without pacing.
      */
     public double budgetUsed() {
+        // read again at most every BUDGET_READING_NANOS: it locks every user's gate and walks its windows, and a
+        // fresh change asks it before each of its batch waits (BatchWait); what it decides (spare budget or not) moves
+        // over a window of minutes. The reading's age is real time (nanoTime), not the injected clock's.
+        BudgetReading last = budgetReading;
+        long now = System.nanoTime();
+        if (last != null && now - last.atNanos() < BUDGET_READING_NANOS) {
+            return last.used();
+        }
+        double used = readBudgetUsed();
+        budgetReading = new BudgetReading(used, now);
+        return used;
+    }
+
+    private static final long BUDGET_READING_NANOS = 10_000_000;
+    private volatile BudgetReading budgetReading;
+
+    private record BudgetReading(double used, long atNanos) {
+    }
+
+    private double readBudgetUsed() {
         double least = 1;
         for (Lane lane : lanes) {
             least = Math.min(least, lane.user.gate() == null ? 0 : lane.user.gate().budgetUsed());

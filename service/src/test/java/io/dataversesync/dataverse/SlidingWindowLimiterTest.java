@@ -79,4 +79,138 @@ class SlidingWindowLimiterTest {
             assertThat(inWindow).as("window ending at %d", s[0]).isLessThanOrEqualTo(100);
         }
     }
+
+    /**
+     * The limiter answers most questions without walking its entries (nothing due to leave, the units fit): under
+     * random reservations, bookings, cancellations and lags it answers exactly as the plain walk over every entry.
+     */
+    @Test
+    void itsShortcutsAnswerAsTheWalkOverEveryEntry() {
+        for (long seed = 1; seed <= 20; seed++) {
+            java.util.Random random = new java.util.Random(seed);
+            long limit = 20 + random.nextInt(200);
+            long window = 100 + random.nextInt(2000);
+            SlidingWindowLimiter limiter = new SlidingWindowLimiter(limit, window);
+            Walk walk = new Walk(limit, window);
+            java.util.List<long[]> reservations = new java.util.ArrayList<>();
+            long now = 0;
+            for (int i = 0; i < 3000; i++) {
+                now += random.nextInt(10) == 0 ? random.nextInt((int) window * 2) : random.nextInt(20);
+                long units = 1 + random.nextInt((int) Math.max(1, limit / 4));
+                String step = "seed " + seed + " step " + i;
+                switch (random.nextInt(7)) {
+                    case 0, 1 -> {
+                        long notBefore = now + (random.nextBoolean() ? 0 : random.nextInt(300));
+                        long at = limiter.reserve(now, units, notBefore);
+                        assertThat(at).as(step).isEqualTo(walk.reserve(now, units, notBefore));
+                        reservations.add(new long[] {at, units});
+                    }
+                    case 2 -> {
+                        limiter.book(now, units);
+                        walk.book(now, units);
+                    }
+                    case 3 -> {
+                        if (!reservations.isEmpty()) {
+                            long[] r = reservations.remove(random.nextInt(reservations.size()));
+                            limiter.cancel(r[0], r[1]);
+                            walk.cancel(r[0], r[1]);
+                        }
+                    }
+                    case 4 -> {
+                        long lag = random.nextInt(200);
+                        limiter.pendingLag(lag);
+                        walk.lag = lag;
+                    }
+                    case 5 -> assertThat(limiter.earliest(now, units)).as(step).isEqualTo(walk.earliest(now, units, now));
+                    default -> {
+                        assertThat(limiter.used(now)).as(step).isEqualTo(walk.used(now));
+                        assertThat(limiter.freedTotal(now)).as(step).isEqualTo(walk.freed);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The limiter's rules as a plain walk over every entry at every question: the reference for its shortcuts. */
+    private static final class Walk {
+        final long limit;
+        final long window;
+        long lag;
+        long freed;
+        final java.util.TreeMap<Long, long[]> entries = new java.util.TreeMap<>(); // {settled, pending}
+
+        Walk(long limit, long window) {
+            this.limit = limit;
+            this.window = window;
+        }
+
+        long held() {
+            return entries.values().stream().mapToLong(u -> u[0] + u[1]).sum();
+        }
+
+        void prune(long now) {
+            var it = entries.entrySet().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (e.getKey() + window > now) {
+                    continue;
+                }
+                long[] u = e.getValue();
+                freed += u[0];
+                u[0] = 0;
+                if (e.getKey() + window + lag <= now) {
+                    freed += u[1];
+                    u[1] = 0;
+                }
+                if (u[1] == 0) {
+                    it.remove();
+                }
+            }
+        }
+
+        long earliest(long now, long units, long notBefore) {
+            prune(now);
+            long need = Math.min(Math.max(units, 0), limit);
+            long at = Math.max(now, notBefore);
+            if (!entries.isEmpty()) {
+                at = Math.max(at, entries.lastKey());
+            }
+            long inWindow = held();
+            for (var e : entries.entrySet()) {
+                if (inWindow + need <= limit) {
+                    break;
+                }
+                at = Math.max(at, e.getKey() + window + (e.getValue()[1] > 0 ? lag : 0));
+                inWindow -= e.getValue()[0] + e.getValue()[1];
+            }
+            return at;
+        }
+
+        long reserve(long now, long units, long notBefore) {
+            long at = earliest(now, units, notBefore);
+            entries.computeIfAbsent(at, t -> new long[2])[1] += units;
+            return at;
+        }
+
+        void book(long now, long units) {
+            prune(now);
+            entries.computeIfAbsent(now, t -> new long[2])[0] += units;
+        }
+
+        void cancel(long time, long units) {
+            long[] u = entries.get(time);
+            if (u == null) {
+                return;
+            }
+            u[1] -= Math.min(u[1], units);
+            if (u[0] == 0 && u[1] == 0) {
+                entries.remove(time);
+            }
+        }
+
+        long used(long now) {
+            prune(now);
+            return held();
+        }
+    }
 }
