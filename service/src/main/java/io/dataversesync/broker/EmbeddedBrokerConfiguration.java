@@ -81,6 +81,10 @@ public class EmbeddedBrokerConfiguration implements CamelConfiguration {
         // no client-side prefetch: with message groups (per-row ordering) a prefetching consumer would take a
         // whole backlog, and with it every row's group, leaving the other consumers idle
         connectionFactory.setConsumerWindowSize(0);
+        // each send of a JMS producer (Spring's JmsTemplate) looks its queue up again, a blocking round trip to the
+        // broker; the session keeps what it looked up instead (every queue the service sends to is declared in the
+        // broker's configuration, EmbeddedBroker: none is auto-created, none deleted while it runs)
+        connectionFactory.setCacheDestinations(true);
         context.getRegistry().bind("artemisConnectionFactory", connectionFactory);
         // the consumers' listener containers: a row's message group is let go once its message is committed
         context.getRegistry().bind("artemisGroupReleasingContainers", new GroupReleasingContainers(broker));

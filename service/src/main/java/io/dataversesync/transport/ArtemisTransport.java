@@ -65,7 +65,8 @@ public class ArtemisTransport implements Transport {
             // goes back through the topic: only this subscription's queue takes it (Sagas.Subscription#filter)
             m.setHeader(SUBSCRIBER_PROPERTY, subscription);
             m.setHeader(ENTITY_PROPERTY, exchange.getProperty(SyncProperties.ENTITY, String.class));
-        }        // JMS gives every sent message a new JMSMessageID; the copy is a new message with the same correlation id
+        }
+        // JMS gives every sent message a new JMSMessageID; the copy is a new message with the same correlation id
     }
 
     @Override
