@@ -230,6 +230,7 @@ public abstract class EmulatorServer implements AutoCloseable {
     private void exchange(HttpExchange exchange) {
         try (exchange) {
             Request request = readRequest(exchange);
+            Instant receivedAt = Instant.now();
             Response response;
             concurrency.begin(request.method(), request.path());
             answerDelay.remove();
@@ -239,7 +240,7 @@ public abstract class EmulatorServer implements AutoCloseable {
                 } catch (ConnectionDropped dropped) {
                     // status 0 in the recording: no answer. Closing an exchange whose answer was never started
                     // closes its connection (the JDK server's ExchangeImpl.close), so the client reads end-of-stream.
-                    record(request, 0);
+                    record(request, 0, receivedAt);
                     return;
                 } catch (Exception e) {
                     if (e instanceof InterruptedException) {
@@ -248,7 +249,7 @@ public abstract class EmulatorServer implements AutoCloseable {
                     response = internalError(request, e);
                 }
                 // record before answering: a client that saw the answer must also see the recording
-                record(request, response.status());
+                record(request, response.status(), receivedAt);
             } finally {
                 // likewise: the request stops counting as in flight before its answer can reach the client
                 concurrency.end(request.method(), request.path());
@@ -281,9 +282,9 @@ public abstract class EmulatorServer implements AutoCloseable {
                 exchange.getRequestURI().getRawPath(), exchange.getRequestURI().getRawQuery(), headers, body);
     }
 
-    private void record(Request request, int status) {
+    private void record(Request request, int status, Instant receivedAt) {
         recorded.add(new RecordedRequest(Instant.now(), request.method(), request.path(), request.rawQuery(),
-                request.headers(), request.bodyText(), status));
+                request.headers(), request.bodyText(), status, receivedAt));
         if (recordedSize.incrementAndGet() > recordingLimit && recorded.poll() != null) {
             recordedSize.decrementAndGet();
         }

@@ -138,6 +138,22 @@ class TargetEmulatorTest {
     }
 
     @Test
+    void aRecordingSaysHowLongTheEmulatorHeldTheRequestItsLatencyIncluded() {
+        target.faults().latency(java.time.Duration.ofMillis(120));
+        try {
+            long before = System.currentTimeMillis();
+            assertThat(method("PUT", url("customers/row-held"), "{\"name\":\"A\"}", AUTH).statusCode()).isEqualTo(201);
+            long after = System.currentTimeMillis();
+            RecordedRequest r = target.requests().get(target.requests().size() - 1);
+            assertThat(r.path()).isEqualTo("/api/customers/row-held");
+            assertThat(r.receivedAt().toEpochMilli()).isBetween(before, r.at().toEpochMilli());
+            assertThat(r.heldMillis()).isBetween(120L, after - before);
+        } finally {
+            target.faults().clear();
+        }
+    }
+
+    @Test
     void faultsAndRecording() {
         target.faults().failNext("PUT", 1, 503, 2);
         HttpResponse<String> failed = method("PUT", url("customers/row-1"), "{\"name\":\"A\"}", with("Idempotency-Key", "k"));
