@@ -48,14 +48,19 @@ import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
  * through the first two minutes of the JVM (README, "Steady"). The warm-up runs on the measured service itself, not on
  * one of its own: the start of a second service in the same JVM (a new broker, new routes) sent the JIT compiling
  * again for a minute (PrintCompilation: 2,900 compilations in the ten seconds after it; measured 10 to 30 s after
- * it, the compiler took 3.4-3.8 of 8.3-8.5 ms of CPU per change, 0.8 when measured 60 s after it). So that the warm-up
+ * it, the compiler took 3.4-3.8 of 8.3-8.5 ms of CPU per change, 0.8 when measured 60 s after it). The warm-up's and
+ * the measured arrivals are one schedule, without a break: with the measured rows seeded and the recordings cleared
+ * between them, the service sat idle for seconds and took the measured arrivals as a step from idle, its first 400 ms
+ * at a median overhead of 55-72 ms against 32-39 ms after (2026-11-26); a service at this rate is never idle, and the
+ * step is not what the scenario measures. So that the warm-up
  * leaves the measured arrivals the spare budget the scenario asks for, the service has --steady-users application
  * users (default: enough to sustain the arrivals at 0.5 requests per change for good, one user allowing 6,000 requests
  * per 5 minutes at the gate's 90 %), as a deployment at that rate needs anyway; the emulator does not limit. Its
  * target's bulkhead and consumers are sized for the arrivals likewise (targetBulkhead, subscriberConsumers).
  *
  * <p>The service runs as deployed (--steady-service=own-process, the default): the production jar in a JVM of its own,
- * the emulators and the load generator in this one ({@link MeasuredService}). Its heap, collector and JIT compiler then
+ * the emulators and the load generator in the benchmark's harness, itself a JVM of its own with ZGC forked after the
+ * burst ({@link #HARNESS_JVM}, {@link MeasuredService}). The service's heap, collector and JIT compiler then
  * serve the service alone: in this JVM they also served the emulators (which keep every request of the run for the
  * figures) and the load generator, and the stage probe's event notifier ran inside its routes. startToReadyMs is from
  * the process's start to the first UP of /observe/health/ready, peakHeapMb the service's heap before each collection of
@@ -69,7 +74,46 @@ final class Steady {
     /** What one application user may send for good: Microsoft's limit at the gate's headroom (dataverse.limits.headroom). */
     private static final double USER_REQUESTS_PER_SECOND = SyncBenchmark.REQUESTS_PER_SECOND * 0.9;
 
+    /**
+     * The JVM options of the steady scenario's harness (the emulators and the load generator), which runs in a JVM of
+     * its own, forked after the burst the way JMH forks its benchmarks (--steady-harness-jvm; in-place: in this JVM).
+     * The harness plays Dataverse, the target and the announcing plugin: a pause of its collector freezes all three, and
+     * counts as the service's overhead. Its heap is large (every request of the run is recorded with its body, and the
+     * warm-up's rows stay in the emulated table), and with G1 its young collections paused 70-145 ms every 6-7 s on this
+     * host: at 448 arrivals a second the steady p99 measured 124 ms with them, 64 ms with ZGC, whose pauses stay under a
+     * millisecond (2026-11-26; in the first run 58 % of the changes above the p99 had met a pause of the harness). The burst
+     * before it stays in this JVM, with G1: its service runs in this JVM, and its collector is the service's.
+     */
+    static final String HARNESS_JVM = "-XX:+UseZGC";
+    static final String FORKED_HARNESS = "dataverse-sync.bench.steady-harness";
+
     private Steady() {
+    }
+
+    /** Runs the steady scenario in a harness JVM of its own (see {@link #HARNESS_JVM}); true when it verified. */
+    static boolean inHarnessOfItsOwn(String jvmOptions, String[] args, double burstChangesPerSecond, double burstCpuMsPerChange)
+            throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(List.of(jvmOptions.trim().split("\\s+")));
+        command.add("-D" + FORKED_HARNESS + "=true");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(SyncBenchmark.class.getName());
+        for (String arg : args) {
+            if (!arg.startsWith("--scenarios=") && !arg.startsWith("--steady-burst=") && !arg.startsWith("--broker-limit=")
+                    && !arg.startsWith("--steady-burst-cpu-ms-per-change=")) {
+                command.add(arg);
+            }
+        }
+        command.add("--scenarios=steady");
+        command.add("--broker-limit=false");
+        command.add("--steady-burst=" + burstChangesPerSecond);
+        if (burstCpuMsPerChange > 0) {
+            command.add("--steady-burst-cpu-ms-per-change=" + burstCpuMsPerChange);
+        }
+        Process harness = new ProcessBuilder(command).inheritIO().start();
+        return harness.waitFor() == 0;
     }
 
     static ObjectNode scenario(SyncBenchmark.Scenario s, double burstChangesPerSecond, Path brokerDir, int runIndex,
@@ -111,35 +155,42 @@ final class Steady {
         SyncBenchmark.OVERRIDES.forEach(properties::put);
         try (MeasuredService service = MeasuredService.start(mode, properties, brokerDir.resolveSibling(brokerDir.getFileName() + "-service"), options)) {
             long startToReady = service.startToReadyMs();
-            if (warmupArrivals > 0) {
-                warmUp(service, warmupArrivals, rate, dataverseLatency, targetLatency);
-                SENDERS_CPU_NANOS.set(0);
-            }
             StageProbe probe = service.probe();
-            if (probe != null) {
-                probe.clear(); // the warm-up's rows
-            }
             DataverseEmulator dataverse = service.dataverse();
             TargetEmulator target = service.target();
-            // every request of the run is kept: each change's calls are found in them
-            dataverse.recordingLimit(arrivals * 4 + 10_000);
-            target.recordingLimit(arrivals * 4 + 10_000);
-            List<String> ids = SyncBenchmark.seedRows(dataverse, arrivals);
+            // the warm-up's rows, then the measured ones: one schedule of arrivals (the class comment says why)
+            List<String> allIds = SyncBenchmark.seedRows(dataverse, warmupArrivals + arrivals);
+            List<String> ids = allIds.subList(warmupArrivals, allIds.size());
+            dataverse.recordingLimit(10_000);
+            target.recordingLimit(10_000);
             dataverse.faults().latency(Duration.ofMillis(dataverseLatency));
             target.faults().latency(Duration.ofMillis(targetLatency));
-            dataverse.clearRequests();
-            dataverse.resetCounters(); // the warm-up's requests are not the measured changes' (the limits' windows stay)
-            target.clearRequests();
             List<String> queues = service.pipelineQueues();
             List<String> deadLetterQueues = service.deadLetterQueues();
 
-            long[] announcedAt = new long[arrivals];
-            long wallBefore = System.nanoTime();
-            long pressureBefore = cpuPressureMicros();
-            service.beginMeasurement();
-            long lateMs = sendOpenLoop(service.brokerUrl(), dataverse, ids, rate, announcedAt);
+            long[] announcedAll = new long[allIds.size()];
+            long[] measuredFrom = new long[2]; // wall nanos and CPU pressure when the measured arrivals began
+            Runnable beginMeasured = () -> {
+                // the recordings and counters so far are the warm-up's; from here every request is kept, each change's
+                // calls are found in them (the limits' windows stay)
+                dataverse.recordingLimit(arrivals * 4 + 10_000);
+                target.recordingLimit(arrivals * 4 + 10_000);
+                dataverse.clearRequests();
+                dataverse.resetCounters();
+                target.clearRequests();
+                if (probe != null) {
+                    probe.clear();
+                }
+                measuredFrom[0] = System.nanoTime();
+                measuredFrom[1] = cpuPressureMicros();
+                service.beginMeasurement();
+            };
+            long lateMs = sendOpenLoop(service.brokerUrl(), dataverse, allIds, rate, announcedAll, warmupArrivals, beginMeasured);
+            long[] announcedAt = Arrays.copyOfRange(announcedAll, warmupArrivals, announcedAll.length);
+            long wallBefore = measuredFrom[0];
+            long pressureBefore = measuredFrom[1];
             long doneAt = SyncBenchmark.awaitComplete(service.queues(), queues, deadLetterQueues,
-                    () -> allWrittenBack(dataverse, target, ids), Duration.ofMinutes(10));
+                    () -> allWrittenBack(dataverse, target, allIds), Duration.ofMinutes(10));
             boolean verified = doneAt >= 0;
             long wallMicros = (System.nanoTime() - wallBefore) / 1000;
             long pressureAfter = cpuPressureMicros();
@@ -255,6 +306,7 @@ final class Steady {
             out.put("scenario", "steady");
             out.put("mode", "batched");
             out.put("service", service.mode());
+            out.put("harnessGc", java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().get(0).getName());
             out.put("burstChangesPerSecond", round(burstChangesPerSecond));
             out.put("arrivalsShareOfBurst", share);
             out.put("arrivalsPerSecond", round(rate));
@@ -320,23 +372,6 @@ final class Steady {
         }
     }
 
-    /** The warm-up's arrivals, as the measured ones, to the end of their write-backs; nothing of it is measured. */
-    private static void warmUp(MeasuredService service, int arrivals, double rate, long dataverseLatency, long targetLatency)
-            throws Exception {
-        DataverseEmulator dataverse = service.dataverse();
-        TargetEmulator target = service.target();
-        dataverse.recordingLimit(10_000);
-        target.recordingLimit(10_000);
-        List<String> ids = SyncBenchmark.seedRows(dataverse, arrivals);
-        dataverse.faults().latency(Duration.ofMillis(dataverseLatency));
-        target.faults().latency(Duration.ofMillis(targetLatency));
-        sendOpenLoop(service.brokerUrl(), dataverse, ids, rate, new long[arrivals]);
-        if (SyncBenchmark.awaitComplete(service.queues(), service.pipelineQueues(), service.deadLetterQueues(),
-                () -> allWrittenBack(dataverse, target, ids), Duration.ofMinutes(10)) < 0) {
-            throw new IllegalStateException("the steady warm-up did not complete");
-        }
-    }
-
     /** Total microseconds in which some task waited for a CPU (PSI, Linux 4.20+), or -1 where that is not available. */
     static long cpuPressureMicros() {
         try {
@@ -352,30 +387,49 @@ final class Steady {
         return -1;
     }
 
-    /** Sends the changes at their scheduled times (open loop); returns how late the latest send was, in ms. */
-    /** The CPU the load generator's sender threads used (they end before the run's CPU is taken apart by thread). */
+    /** The CPU the load generator's sender threads used for the measured arrivals (they end before the run's CPU is taken apart by thread). */
     private static final java.util.concurrent.atomic.AtomicLong SENDERS_CPU_NANOS = new java.util.concurrent.atomic.AtomicLong();
 
+    /**
+     * Sends the changes at their scheduled times (open loop), one every 1 / rate seconds; {@code beginMeasured} runs
+     * just before the one at {@code firstMeasured} is due. Returns how late the latest measured send was, in ms.
+     */
     private static long sendOpenLoop(String brokerUrl, DataverseEmulator dataverse, List<String> ids, double rate,
-            long[] announcedAt) throws Exception {
+            long[] announcedAt, int firstMeasured, Runnable beginMeasured) throws Exception {
         int senders = 8; // a persistent send blocks on the journal: several senders keep the schedule
-        ExecutorService pool = Executors.newFixedThreadPool(senders);
+        ExecutorService pool = Executors.newFixedThreadPool(senders + 1);
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
         long[] late = new long[senders];
         List<Future<?>> sent = new ArrayList<>();
+        SENDERS_CPU_NANOS.set(0);
+        // 20 ms ahead: the recordings are cleared before the first measured change is made, never after
+        long transition = start + (long) (firstMeasured * 1e9 / rate) - TimeUnit.MILLISECONDS.toNanos(20);
+        Future<?> began = pool.submit(() -> {
+            long wait = transition - System.nanoTime();
+            if (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+            }
+            beginMeasured.run();
+            return null;
+        });
         try (ActiveMQConnectionFactory cf = new ActiveMQConnectionFactory(brokerUrl)) {
             for (int t = 0; t < senders; t++) {
                 int first = t;
                 sent.add(pool.submit(() -> {
+                    var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+                    long cpuAtFirstMeasured = -1;
                     try (JMSContext jms = cf.createContext(JMSContext.AUTO_ACKNOWLEDGE)) {
                         Queue outbound = jms.createQueue(OUTBOUND);
                         var producer = jms.createProducer().setDeliveryMode(DeliveryMode.PERSISTENT);
                         for (int i = first; i < ids.size(); i += senders) {
+                            if (i >= firstMeasured && cpuAtFirstMeasured < 0) {
+                                cpuAtFirstMeasured = threads.getCurrentThreadCpuTime();
+                            }
                             long due = start + (long) (i * 1e9 / rate);
                             long wait = due - System.nanoTime();
                             if (wait > 0) {
                                 TimeUnit.NANOSECONDS.sleep(wait);
-                            } else {
+                            } else if (i >= firstMeasured) {
                                 late[first] = Math.max(late[first], -wait / 1_000_000);
                             }
                             String id = ids.get(i);
@@ -387,13 +441,16 @@ final class Steady {
                             producer.send(outbound, SyncBenchmark.changeNotification(jms, id, now));
                         }
                     }
-                    SENDERS_CPU_NANOS.addAndGet(java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime());
+                    if (cpuAtFirstMeasured >= 0) {
+                        SENDERS_CPU_NANOS.addAndGet(threads.getCurrentThreadCpuTime() - cpuAtFirstMeasured);
+                    }
                     return null;
                 }));
             }
             for (Future<?> f : sent) {
                 f.get();
             }
+            began.get();
         } finally {
             pool.shutdown();
         }

@@ -57,7 +57,7 @@ import org.apache.logging.log4j.core.config.Configurator;
  *        [--limited-seconds-per-window=10] [--cost-read-row-ms=1] [--cost-write-ms=40] [--cost-request-ms=5] [--users=1,2,4]
  *        [--users-cost-write-ms=60] [--users-changes-per-user=4000] [--fan-out-erp-latency-ms=200] [--fan-out-erp-error-rate=0.3]
  *        [--fan-out-warmup-changes=2000] [--steady-seconds=20] [--steady-warmup-seconds=240] [--steady-users=<n>] [--steady-changes-csv=<file>] [--steady-share=0.5] [--steady-burst=<changes/s>]
- *        [--steady-service=own-process|in-jvm] [--steady-service-jvm=-Xmx1g] [--steady-service-jar=<service/target/dataverse-sync.jar>] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
+ *        [--steady-service=own-process|in-jvm] [--steady-service-jvm=-Xmx1g] [--steady-service-jar=<service/target/dataverse-sync.jar>] [--steady-harness-jvm=-XX:+UseZGC|in-place] [--broker-limit=true] [--log-level=ERROR] [--set.some.property=value]
  */
 public final class SyncBenchmark {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -211,6 +211,14 @@ public final class SyncBenchmark {
                 }
                 if (burstBatchedChangesPerSecond <= 0) {
                     throw new IllegalStateException("steady needs the batched burst of this invocation (--modes must include batched)");
+                }
+                if (options.containsKey("steady-burst-cpu-ms-per-change")) {
+                    burstCpuMsPerChange = Double.parseDouble(options.get("steady-burst-cpu-ms-per-change"));
+                }
+                String harnessJvm = options.getOrDefault("steady-harness-jvm", Steady.HARNESS_JVM);
+                if (!harnessJvm.equals("in-place") && !Boolean.getBoolean(Steady.FORKED_HARNESS)) {
+                    allVerified &= Steady.inHarnessOfItsOwn(harnessJvm, args, burstBatchedChangesPerSecond, burstCpuMsPerChange);
+                    continue;
                 }
                 ObjectNode result = Steady.scenario(scenario, burstBatchedChangesPerSecond, work.resolve("steady-" + run), ++run, options);
                 if (burstCpuMsPerChange > 0) {
