@@ -82,7 +82,8 @@ final class Steady {
      * warm-up's rows stay in the emulated table), and with G1 its young collections paused 70-145 ms every 6-7 s on this
      * host: at 448 arrivals a second the steady p99 measured 124 ms with them, 64 ms with ZGC, whose pauses stay under a
      * millisecond (2026-11-26; in the first run 58 % of the changes above the p99 had met a pause of the harness). The burst
-     * before it stays in this JVM, with G1: its service runs in this JVM, and its collector is the service's.
+     * before it stays in this JVM, with G1: its service runs in this JVM, and its collector is the service's. With
+     * --steady-service=in-jvm the steady service runs in the harness too, so the default is then in-place.
      */
     static final String HARNESS_JVM = "-XX:+UseZGC";
     static final String FORKED_HARNESS = "dataverse-sync.bench.steady-harness";

@@ -215,7 +215,9 @@ public final class SyncBenchmark {
                 if (options.containsKey("steady-burst-cpu-ms-per-change")) {
                     burstCpuMsPerChange = Double.parseDouble(options.get("steady-burst-cpu-ms-per-change"));
                 }
-                String harnessJvm = options.getOrDefault("steady-harness-jvm", Steady.HARNESS_JVM);
+                // --steady-service=in-jvm puts the service in the harness: its collector must then stay the burst's
+                boolean serviceInJvm = options.getOrDefault("steady-service", "own-process").equals("in-jvm");
+                String harnessJvm = options.getOrDefault("steady-harness-jvm", serviceInJvm ? "in-place" : Steady.HARNESS_JVM);
                 if (!harnessJvm.equals("in-place") && !Boolean.getBoolean(Steady.FORKED_HARNESS)) {
                     allVerified &= Steady.inHarnessOfItsOwn(harnessJvm, args, burstBatchedChangesPerSecond, burstCpuMsPerChange);
                     continue;

@@ -57,6 +57,12 @@ public class DataverseClient {
     private final Map<String, Counter> requestsByKind = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, DistributionSummary> rowsByKind = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile DataverseBreaker breaker;
+    /** The last reading of budgetUsed() and when it was taken (see there). */
+    private volatile BudgetReading budgetReading;
+    private static final long BUDGET_READING_NANOS = 10_000_000;
+
+    private record BudgetReading(double used, long atNanos) {
+    }
 
     /**
      * @param maxRequestCostMs    the most estimated execution time one request may carry (batches are cut below it)
@@ -561,12 +567,6 @@ public class DataverseClient {
         double used = readBudgetUsed();
         budgetReading = new BudgetReading(used, now);
         return used;
-    }
-
-    private static final long BUDGET_READING_NANOS = 10_000_000;
-    private volatile BudgetReading budgetReading;
-
-    private record BudgetReading(double used, long atNanos) {
     }
 
     private double readBudgetUsed() {
